@@ -1,0 +1,1 @@
+"""pluma-llm: connections, providers and streaming chat for Pluma."""

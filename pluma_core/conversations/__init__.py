@@ -1,0 +1,1 @@
+"""Conversations: the core default plugin and the encrypted store the chat plugin writes to."""

@@ -1,0 +1,279 @@
+"""Encrypted conversation storage in ``pluma.db``: one row per conversation, one per message.
+
+Titles, drafts, message contents and every extra field are AES-GCM encrypted with the row
+identity as associated data, so a ciphertext moved to another row fails to decrypt.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from pluma_core.errors import BadRequest, NotFound, PlumaError
+from pluma_core.ids import validate_id
+from pluma_core.registry_types import Migrations
+from pluma_core.storage.crypto import Cipher, DecryptionError
+from pluma_core.storage.db import Database
+
+from .schemas import CONVERSATION_FIELDS, MESSAGE_FIELDS
+
+MIGRATIONS = Migrations(
+    namespace="conversations",
+    steps=[
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            title BLOB,
+            draft BLOB,
+            extra BLOB
+        );
+        CREATE TABLE messages (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            content BLOB NOT NULL,
+            extra BLOB,
+            PRIMARY KEY (conversation_id, id)
+        );
+        CREATE INDEX messages_by_order ON messages(conversation_id, seq);
+        """
+    ],
+)
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def now_iso() -> str:
+    """The current time as RFC 3339 UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ConversationStore:
+    """All reads and writes of conversations. Methods are synchronous; call them off the loop."""
+
+    def __init__(self, db: Database, cipher: Cipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    # -- encryption helpers ------------------------------------------------------------------
+    def _seal(self, value: Any, aad: str) -> bytes:
+        return self._cipher.encrypt(_json_encode(value), aad)
+
+    def _open(self, blob: bytes | None, aad: str, default: Any) -> Any:
+        if blob is None:
+            return default
+        try:
+            return _json_decode(self._cipher.decrypt(bytes(blob), aad))
+        except DecryptionError as exc:
+            # A wrong key is caught at start-up, so this is tampering or a value moved between rows.
+            raise PlumaError(f"stored data for {aad.rsplit(':', 1)[0]} failed its integrity check") from exc
+
+    def _seal_extra(self, extra: dict[str, Any], aad: str) -> bytes | None:
+        return self._seal(extra, aad) if extra else None
+
+    # -- reading -----------------------------------------------------------------------------
+    def _conversation(self, row: Any, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        cid = row["id"]
+        record: dict[str, Any] = self._open(row["extra"], f"conversation:{cid}:extra", {})
+        record.update(
+            id=cid,
+            title=self._open(row["title"], f"conversation:{cid}:title", ""),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            draft=self._open(row["draft"], f"conversation:{cid}:draft", ""),
+            messages=messages,
+        )
+        return record
+
+    def _message(self, row: Any, cid: str) -> dict[str, Any]:
+        mid = row["id"]
+        message: dict[str, Any] = self._open(row["extra"], f"message:{cid}:{mid}:extra", {})
+        message.update(
+            id=mid,
+            role=row["role"],
+            content=self._open(row["content"], f"message:{cid}:{mid}:content", ""),
+            created_at=row["created_at"],
+        )
+        return message
+
+    def list_all(self) -> list[dict[str, Any]]:
+        """Every conversation with its full message array, newest first."""
+        conversations = self._db.query("SELECT * FROM conversations ORDER BY updated_at DESC, id")
+        by_id: dict[str, list[dict[str, Any]]] = {row["id"]: [] for row in conversations}
+        for row in self._db.query("SELECT * FROM messages ORDER BY conversation_id, seq"):
+            bucket = by_id.get(row["conversation_id"])
+            if bucket is not None:
+                bucket.append(self._message(row, row["conversation_id"]))
+        return [self._conversation(row, by_id[row["id"]]) for row in conversations]
+
+    def get(self, cid: str) -> dict[str, Any] | None:
+        """One conversation, or ``None``."""
+        row = self._db.query_one("SELECT * FROM conversations WHERE id = ?", (cid,))
+        if row is None:
+            return None
+        rows = self._db.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,))
+        return self._conversation(row, [self._message(r, cid) for r in rows])
+
+    def require(self, cid: str) -> dict[str, Any]:
+        """One conversation, or a 404."""
+        record = self.get(cid)
+        if record is None:
+            raise NotFound(f"no conversation {cid!r}")
+        return record
+
+    def get_message(self, cid: str, mid: str) -> dict[str, Any] | None:
+        """One message, or ``None``."""
+        row = self._db.query_one("SELECT * FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid))
+        return None if row is None else self._message(row, cid)
+
+    # -- writing -----------------------------------------------------------------------------
+    def _insert_message(self, conn: Any, cid: str, message: dict[str, Any], seq: int) -> None:
+        mid = validate_id(str(message["id"]), "message id")
+        extra = {k: v for k, v in message.items() if k not in MESSAGE_FIELDS}
+        conn.execute(
+            "INSERT INTO messages(conversation_id, id, seq, role, created_at, content, extra) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                mid,
+                seq,
+                message["role"],
+                message.get("created_at") or now_iso(),
+                self._seal(message.get("content", ""), f"message:{cid}:{mid}:content"),
+                self._seal_extra(extra, f"message:{cid}:{mid}:extra"),
+            ),
+        )
+
+    def _ensure_row(self, conn: Any, cid: str, stamp: str) -> None:
+        conn.execute(
+            "INSERT INTO conversations(id, created_at, updated_at) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            (cid, stamp, stamp),
+        )
+
+    def put(self, cid: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Overwrite a conversation with ``record`` (already validated); the path id wins."""
+        validate_id(cid, "conversation id")
+        stamp = now_iso()
+        messages = record.get("messages") or []
+        seen: set[str] = set()
+        for message in messages:
+            mid = validate_id(str(message["id"]), "message id")
+            if mid in seen:
+                raise BadRequest(f"message id {mid!r} appears twice")
+            seen.add(mid)
+        extra = {k: v for k, v in record.items() if k not in CONVERSATION_FIELDS}
+        with self._db.transaction() as conn:
+            existing = conn.execute("SELECT created_at FROM conversations WHERE id = ?", (cid,)).fetchone()
+            created = record.get("created_at") or (existing["created_at"] if existing else stamp)
+            conn.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
+            conn.execute(
+                "INSERT INTO conversations(id, created_at, updated_at, title, draft, extra) "
+                "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, "
+                "updated_at = excluded.updated_at, title = excluded.title, draft = excluded.draft, "
+                "extra = excluded.extra",
+                (
+                    cid,
+                    created,
+                    stamp,
+                    self._seal(record.get("title") or "", f"conversation:{cid}:title"),
+                    self._seal(record.get("draft") or "", f"conversation:{cid}:draft"),
+                    self._seal_extra(extra, f"conversation:{cid}:extra"),
+                ),
+            )
+            for seq, message in enumerate(messages):
+                self._insert_message(conn, cid, message, seq)
+        return self.require(cid)
+
+    def delete(self, cid: str) -> bool:
+        """Remove a conversation and its messages; False when it did not exist."""
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM conversations WHERE id = ?", (cid,)).rowcount > 0
+
+    def set_draft(self, cid: str, draft: str) -> None:
+        """Persist the composer draft, creating the conversation if it does not exist yet."""
+        validate_id(cid, "conversation id")
+        stamp = now_iso()
+        with self._db.transaction() as conn:
+            self._ensure_row(conn, cid, stamp)
+            conn.execute(
+                "UPDATE conversations SET draft = ?, updated_at = ? WHERE id = ?",
+                (self._seal(draft, f"conversation:{cid}:draft"), stamp, cid),
+            )
+
+    def update_fields(self, cid: str, **fields: Any) -> None:
+        """Merge extra fields (``character_id``, ``persona_id``, ``title``...) into a conversation."""
+        validate_id(cid, "conversation id")
+        stamp = now_iso()
+        with self._db.transaction() as conn:
+            self._ensure_row(conn, cid, stamp)
+            row = conn.execute("SELECT extra FROM conversations WHERE id = ?", (cid,)).fetchone()
+            extra = self._open(row["extra"], f"conversation:{cid}:extra", {})
+            title = fields.pop("title", None)
+            extra.update({k: v for k, v in fields.items() if k not in CONVERSATION_FIELDS})
+            conn.execute(
+                "UPDATE conversations SET extra = ?, updated_at = ? WHERE id = ?",
+                (self._seal_extra(extra, f"conversation:{cid}:extra"), stamp, cid),
+            )
+            if title is not None:
+                conn.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ?",
+                    (self._seal(title, f"conversation:{cid}:title"), cid),
+                )
+
+    def upsert_message(self, cid: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Replace a message in place, or append it; creates the conversation if needed."""
+        validate_id(cid, "conversation id")
+        mid = validate_id(str(message["id"]), "message id")
+        stamp = now_iso()
+        with self._db.transaction() as conn:
+            self._ensure_row(conn, cid, stamp)
+            row = conn.execute(
+                "SELECT seq, created_at FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
+            ).fetchone()
+            if row is None:
+                top = conn.execute(
+                    "SELECT COALESCE(MAX(seq), -1) AS top FROM messages WHERE conversation_id = ?", (cid,)
+                ).fetchone()
+                self._insert_message(conn, cid, message, int(top["top"]) + 1)
+            else:
+                merged = {**message, "created_at": message.get("created_at") or row["created_at"]}
+                conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid))
+                self._insert_message(conn, cid, merged, int(row["seq"]))
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, cid))
+        found = self.get_message(cid, mid)
+        assert found is not None
+        return found
+
+    def patch_message(self, cid: str, mid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Edit one message in place (fields given replace, others stay); 404 when missing."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no message {mid!r} in conversation {cid!r}")
+            current = self._message(row, cid)
+            current.update({k: v for k, v in changes.items() if k not in {"id", "created_at"}})
+            conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid))
+            self._insert_message(conn, cid, current, int(row["seq"]))
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), cid))
+        found = self.get_message(cid, mid)
+        assert found is not None
+        return found
+
+    def delete_message(self, cid: str, mid: str) -> bool:
+        """Remove one message; False when it did not exist."""
+        with self._db.transaction() as conn:
+            gone = conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
+            ).rowcount
+            if gone:
+                conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), cid))
+            return gone > 0

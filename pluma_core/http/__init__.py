@@ -1,0 +1,1 @@
+"""Outbound HTTP: pooled plain clients for configured upstreams."""
