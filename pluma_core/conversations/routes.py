@@ -63,8 +63,11 @@ class ConversationController(Controller):
         body = _validated(data, DraftIn)
         pluma.conversations.set_draft(validate_id(cid, "conversation id"), body["draft"])
 
-    @patch("/{cid:str}/messages/{mid:str}", sync_to_thread=True, request_max_body_size=CHAT_BODY_MAX)
-    def patch_message(self, pluma: PlumaDep, cid: FromPath[str], mid: FromPath[str], data: JSONBody[Any]) -> dict[str, Any]:
+    @patch("/{cid:str}/messages/{mid:str}", sync_to_thread=True,
+           request_max_body_size=CHAT_BODY_MAX)
+    def patch_message(
+        self, pluma: PlumaDep, cid: FromPath[str], mid: FromPath[str], data: JSONBody[Any]
+    ) -> dict[str, Any]:
         """Edit one message in place."""
         body = _validated(data, MessagePatch)
         changes = {k: v for k, v in body.items() if not (k in {"role", "content"} and v is None)}
