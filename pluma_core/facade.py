@@ -18,6 +18,7 @@ from pluma_core.http.clients import HttpClients
 from pluma_core.jobs import JobRegistry
 from pluma_core.plugins import PluginHost
 from pluma_core.registry_types import HealthCheck, Registry
+from pluma_core.services import UrlFetcher
 from pluma_core.storage.crypto import Cipher
 from pluma_core.storage.db import Database
 from pluma_core.storage.secrets import SecretStore
@@ -64,6 +65,8 @@ class Pluma:
         self.services: Registry[Any] = Registry("service")
         self.version = __version__
         self.state: dict[str, Any] = {}
+        # The SSRF-guarded fetcher for user-pasted URLs (set by the core security module).
+        self.url_fetcher: UrlFetcher | None = None
 
 
 PlumaDep = NamedDependency[Pluma]
