@@ -169,13 +169,16 @@ class PluginHost:
 
     # -- calling -------------------------------------------------------------------------------
     def call_each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        """Call one hook plugin by plugin, yielding ``(plugin name, result)`` in pluggy's order.
+        """Call one hook plugin by plugin, yielding ``(plugin name, result)``.
 
         Unlike ``pm.hook.x()`` this keeps who returned what, so registries can name the owner of
-        a duplicate. A hook that raises stops start-up with the plugin's name.
+        a duplicate. Order: ``tryfirst`` implementations, then the rest in registration order
+        (default plugins, explicitly passed ones, entry points by name), then ``trylast``.
+        A hook that raises stops start-up with the plugin's name.
         """
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        impls = sorted(caller.get_hookimpls(), key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+        for impl in impls:
             try:
                 result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
             except StartupError:
