@@ -30,6 +30,7 @@ from pluma_core.jobs import JobRegistry
 from pluma_core.limits import JSON_BODY_MAX
 from pluma_core.plugins import PluginHost
 from pluma_core.registry_types import ConfigSection, HealthCheck, MiddlewareSpec, Migrations
+from pluma_core.security.ssrf import SsrfGuardedFetcher
 from pluma_core.storage.crypto import Cipher, load_or_create_storage_key
 from pluma_core.storage.datadir import ensure_data_dir, state_dir
 from pluma_core.storage.db import Database
@@ -137,6 +138,7 @@ def build_facade(settings: Settings, host: PluginHost) -> Pluma:
         jobs=JobRegistry(),
         plugins=host,
     )
+    pluma.url_fetcher = SsrfGuardedFetcher()
     for hook, registry in (
         ("register_llm_providers", pluma.llm_providers),
         ("register_image_backends", pluma.image_backends),
