@@ -112,7 +112,7 @@ def _route_plugin(name: str, path: str):
 
 
 def test_duplicate_route_names_both_plugins(make_app) -> None:
-    with pytest.raises(StartupError, match="GET /api/same.*'one'.*'two'"):
+    with pytest.raises(StartupError, match=r"GET /api/same.*'one'.*'two'"):
         make_app(plugins=[_route_plugin("one", "/api/same"), _route_plugin("two", "/api/same")])
 
 
@@ -122,7 +122,7 @@ def test_duplicate_route_with_other_param_name_is_caught(make_app) -> None:
 
 
 def test_route_clashing_with_a_core_route_names_the_core(make_app) -> None:
-    with pytest.raises(StartupError, match="'conversations'.*'intruder'"):
+    with pytest.raises(StartupError, match=r"'conversations'.*'intruder'"):
         make_app(plugins=[_route_plugin("intruder", "/api/conversations")])
 
 
@@ -139,7 +139,7 @@ def test_duplicate_config_key_names_both_plugins(make_app) -> None:
         def register_config_sections(self):
             return [ConfigSection(schema=PortAgain)]
 
-    with pytest.raises(StartupError, match="duplicate config key 'port'.*'core'.*'clash'"):
+    with pytest.raises(StartupError, match=r"duplicate config key 'port'.*'core'.*'clash'"):
         make_app(plugins=[Clash()])
 
 
@@ -154,7 +154,7 @@ def test_duplicate_provider_id_names_both_plugins(make_app) -> None:
 
         return P()
 
-    with pytest.raises(StartupError, match="duplicate LLM provider 'shared-id'.*'first'.*'second'"):
+    with pytest.raises(StartupError, match=r"duplicate LLM provider 'shared-id'.*'first'.*'second'"):
         make_app(plugins=[provider_plugin("first"), provider_plugin("second")])
 
 

@@ -1,0 +1,66 @@
+"""Data dir and config precedence: flag > PLUMA_* env > config.toml > default."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from pluma_core.config import ServerKeys
+from pluma_core.errors import BadRequest, StartupError
+from pluma_core.storage.datadir import resolve_data_dir
+
+
+def test_data_dir_precedence(tmp_path: Path) -> None:
+    env = {"PLUMA_DATA_DIR": str(tmp_path / "env"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert resolve_data_dir(tmp_path / "flag", env) == tmp_path / "flag"
+    assert resolve_data_dir(None, env) == tmp_path / "env"
+    assert resolve_data_dir(None, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg" / "pluma"
+    assert resolve_data_dir(None, {}) == Path.home() / ".config" / "pluma"
+
+
+def test_first_start_creates_private_data_dir_and_config(make_app, pluma_settings) -> None:
+    make_app()
+    data = pluma_settings.data_dir
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "pluma.db").stat().st_mode) == 0o600
+    text = (data / "config.toml").read_text()
+    assert text.startswith("# Pluma configuration") and "never secrets" in text
+
+
+def test_precedence_flag_env_file_default(make_app) -> None:
+    assert make_app().state["pluma"].config.get(ServerKeys) == ServerKeys()
+    app = make_app(config_toml="port = 9000\nhost = '0.0.0.0'\n")
+    assert app.state["pluma"].config.get(ServerKeys) == ServerKeys(host="0.0.0.0", port=9000)
+    app = make_app(config_toml="port = 9000\n", env={"PLUMA_PORT": "9100"})
+    assert app.state["pluma"].config.get(ServerKeys).port == 9100
+    app = make_app(config_toml="port = 9000\n", env={"PLUMA_PORT": "9100"}, port=9200)
+    config = app.state["pluma"].config
+    assert config.get(ServerKeys).port == 9200 and config.env_overridden(ServerKeys, "port")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("colour = 'red'\n", "unknown key 'colour' at the top level"),
+        ("port = 'eighty'\n", "invalid value in the top level"),
+        ("port = [\n", "not valid TOML"),
+        ("[port]\nx = 1\n", "unknown key 'port'|invalid value"),
+    ],
+)
+def test_bad_config_stops_startup_naming_file_and_key(make_app, toml: str, message: str) -> None:
+    with pytest.raises(StartupError, match=rf"config.toml: .*({message})"):
+        make_app(config_toml=toml)
+
+
+def test_update_validates_and_keeps_comments(make_app, pluma_settings) -> None:
+    config = make_app(config_toml="# keep me\nport = 9000 # inline too\n").state["pluma"].config
+    config.update(ServerKeys, host="127.0.0.2")
+    text = (pluma_settings.data_dir / "config.toml").read_text()
+    assert "# keep me" in text and "# inline too" in text and 'host = "127.0.0.2"' in text
+    with pytest.raises(BadRequest, match="unknown setting"):
+        config.update(ServerKeys, colour="red")
+    with pytest.raises(BadRequest, match="invalid setting"):
+        config.update(ServerKeys, port="high")
+    assert "colour" not in (pluma_settings.data_dir / "config.toml").read_text()
