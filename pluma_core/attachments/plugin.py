@@ -1,0 +1,16 @@
+"""Attachments as a default plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pluma_core import hookimpl
+from pluma_core.attachments.routes import ATTACHMENT_STORE, AttachmentController
+from pluma_core.attachments.store import AttachmentStore
+
+
+@hookimpl
+def register_routes(pluma: Any) -> list[Any]:
+    """``/api/attachments/{name}``; publishes the ``attachment_store`` service."""
+    pluma.services.add(ATTACHMENT_STORE, AttachmentStore(pluma.data_dir / "attachments"), "attachments")
+    return [AttachmentController]
