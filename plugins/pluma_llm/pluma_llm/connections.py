@@ -1,0 +1,150 @@
+"""Which upstream a chat goes to: saved profiles, the active one, the ``--base-url`` fallback.
+
+Providers are built per request from the registered factories, each with the pooled httpx client
+of its profile (``pluma.http``, closed at shutdown) and its key from the keyring.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from pluma_core.errors import BadRequest, NotConfigured, NotFound
+from pluma_core.facade import Pluma
+from pluma_core.ids import new_id, validate_id
+
+from .providers.base import ChatProvider, ProviderProfile
+from .schemas import Connection, ConnectionIn, LlmKeys
+from .store import ConnectionStore, Profile
+
+FALLBACK_ID = "fallback"
+CHAT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=60.0, pool=30.0)
+Source = Literal["profile", "fallback", "none"]
+
+
+def secret_name(cid: str) -> str:
+    """The keyring entry of a profile's API key."""
+    return f"connection:{cid}"
+
+
+def check_base_url(url: str) -> str:
+    """An ``http(s)://host[:port][/path]`` URL without credentials, trailing ``/`` removed."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest("base_url must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise BadRequest("base_url must not contain credentials; use api_key")
+    if parts.query or parts.fragment:
+        raise BadRequest("base_url must not have a query or fragment")
+    return url.rstrip("/")
+
+
+class Connections:
+    """Profiles CRUD with keys in the keyring, and provider construction. Methods are blocking."""
+
+    def __init__(self, pluma: Pluma) -> None:
+        self.pluma = pluma
+        self.store = ConnectionStore(pluma.db)
+
+    # -- profiles ----------------------------------------------------------------------------
+    def redact(self, profile: Profile) -> Connection:
+        """The public form: no key, ``has_key`` instead."""
+        return Connection(
+            id=profile["id"], name=profile["name"], compat=profile["compat"], base_url=profile["base_url"],
+            model=profile["model"], has_key=self.pluma.secrets.get(secret_name(profile["id"])) is not None,
+            created_at=profile["created_at"], updated_at=profile["updated_at"],
+        )
+
+    def check_compat(self, compat: str) -> str:
+        """A compat id some plugin registered a provider for."""
+        if compat not in self.pluma.llm_providers:
+            known = ", ".join(self.pluma.llm_providers.names()) or "none"
+            raise BadRequest(f"unknown compat {compat!r} (registered providers: {known})")
+        return compat
+
+    def save(self, body: ConnectionIn) -> Connection:
+        """Create (no or unknown ``id``) or update a profile; a non-empty ``api_key`` goes to the keyring."""
+        cid = validate_id(body.id, "connection id") if body.id else new_id()
+        if cid == FALLBACK_ID:
+            raise BadRequest(f"{FALLBACK_ID!r} is reserved for the --base-url connection")
+        base_url = check_base_url(body.base_url)
+        compat = self.check_compat(body.compat)
+        name = body.name.strip() or (urlsplit(base_url).hostname or base_url)
+        profile, _ = self.store.save(cid, name=name, compat=compat, base_url=base_url, model=body.model.strip())
+        if body.api_key:
+            self.pluma.secrets.set(secret_name(cid), body.api_key)
+        return self.redact(profile)
+
+    def require(self, cid: str) -> Profile:
+        """A saved profile, or 404."""
+        profile = self.store.get(validate_id(cid, "connection id"))
+        if profile is None:
+            raise NotFound(f"no connection {cid!r}")
+        return profile
+
+    def delete(self, cid: str) -> None:
+        """Remove the profile and its key."""
+        validate_id(cid, "connection id")
+        if not self.store.delete(cid):
+            raise NotFound(f"no connection {cid!r}")
+        self.pluma.secrets.delete(secret_name(cid))
+
+    def clear_key(self, cid: str) -> None:
+        """Forget the API key, keep the profile."""
+        self.require(cid)
+        self.pluma.secrets.delete(secret_name(cid))
+
+    def activate(self, cid: str) -> str:
+        """Make a saved profile the one ``/api/chat`` uses."""
+        self.require(cid)
+        self.store.set_active(cid)
+        return cid
+
+    def fallback_url(self) -> str | None:
+        """``--base-url`` / ``PLUMA_BASE_URL`` / ``base_url`` in config.toml, if set."""
+        url = self.pluma.config.get(LlmKeys).base_url.strip()
+        return url.rstrip("/") or None
+
+    # -- resolution --------------------------------------------------------------------------
+    def active(self) -> tuple[ProviderProfile | None, Source]:
+        """The active profile, else the first profile, else the fallback (only with no profiles)."""
+        cid = self.store.active_id()
+        profile = self.store.get(cid) if cid else None
+        if profile is None:
+            profiles = self.store.list()
+            profile = profiles[0] if profiles else None
+        if profile is not None:
+            return _as_provider_profile(profile), "profile"
+        url = self.fallback_url()
+        if url:
+            return ProviderProfile(id=FALLBACK_ID, name="--base-url", compat="openai", base_url=url), "fallback"
+        return None, "none"
+
+    def provider(self, profile: ProviderProfile, api_key: str | None = None,
+                 client: httpx.AsyncClient | None = None) -> ChatProvider:
+        """Build the provider for ``profile`` with its pooled client and stored key."""
+        factory = self.pluma.llm_providers.get(profile.compat)
+        if factory is None:
+            raise NotConfigured(f"no provider is registered for compat {profile.compat!r}")
+        if api_key is None and profile.id != FALLBACK_ID:
+            api_key = self.pluma.secrets.get(secret_name(profile.id))
+        if client is None:
+            client = self.pluma.http.client(secret_name(profile.id), base_url=profile.base_url,
+                                            timeout=CHAT_TIMEOUT)
+        provider: Any = factory(profile=profile, api_key=api_key, client=client)
+        return provider
+
+    def active_provider(self) -> tuple[ProviderProfile, ChatProvider]:
+        """The provider ``/api/chat`` uses now, or 503."""
+        profile, _ = self.active()
+        if profile is None:
+            raise NotConfigured("no LLM connection: add one, or start Pluma with --base-url")
+        return profile, self.provider(profile)
+
+
+def _as_provider_profile(profile: Profile) -> ProviderProfile:
+    return ProviderProfile(id=profile["id"], name=profile["name"], compat=profile["compat"],
+                           base_url=profile["base_url"], model=profile["model"])

@@ -1,0 +1,1 @@
+"""Chat providers: the interface (``base``) and the built-in ``openai`` and ``anthropic``."""

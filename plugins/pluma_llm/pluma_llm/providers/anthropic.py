@@ -1,0 +1,214 @@
+"""``anthropic``: the Messages API, translated to and from the OpenAI shapes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+import msgspec
+
+from pluma_core.errors import UpstreamError
+
+from ..sse import SSEParser
+from .base import (
+    Chunk,
+    ModelInfo,
+    ProviderProfile,
+    describe_error,
+    normalise_base_url,
+    status_error,
+    transport_error,
+)
+from .openai import ERROR_BODY_MAX, _read_capped
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+_STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+                 "refusal": "content_filter", "pause_turn": "stop"}
+_decode = msgspec.json.decode
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _blocks(content: Any) -> Any:
+    """OpenAI content (a string or parts) as Anthropic content blocks."""
+    if not isinstance(content, list):
+        return "" if content is None else str(content)
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "text":
+            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+        elif part.get("type") == "image_url":
+            url = str((part.get("image_url") or {}).get("url", ""))
+            if url.startswith("data:") and ";base64," in url:
+                media, data = url[5:].split(";base64,", 1)
+                blocks.append({"type": "image", "source": {"type": "base64", "media_type": media, "data": data}})
+            elif url:
+                blocks.append({"type": "image", "source": {"type": "url", "url": url}})
+    return blocks
+
+
+def to_messages_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI chat request -> Anthropic Messages request (system lifted, roles merged)."""
+    system: list[str] = []
+    messages: list[dict[str, Any]] = []
+    for message in request.get("messages") or ():
+        role = message.get("role")
+        if role == "system":
+            system.append(_text_of(message.get("content")))
+            continue
+        if role not in ("user", "assistant"):
+            role = "user"  # tool results and the like: Anthropic has only two roles
+        blocks = _blocks(message.get("content"))
+        if messages and messages[-1]["role"] == role:
+            # Anthropic wants strictly alternating roles; consecutive turns are merged.
+            previous = messages[-1]["content"]
+            as_list = previous if isinstance(previous, list) else [{"type": "text", "text": previous}]
+            add = blocks if isinstance(blocks, list) else [{"type": "text", "text": blocks}]
+            messages[-1]["content"] = as_list + add
+        else:
+            messages.append({"role": role, "content": blocks})
+    body: dict[str, Any] = {
+        "model": request.get("model") or "",
+        "messages": messages,
+        "max_tokens": int(request.get("max_tokens") or request.get("max_completion_tokens") or DEFAULT_MAX_TOKENS),
+        "stream": True,
+    }
+    if system:
+        body["system"] = "\n\n".join(s for s in system if s)
+    for key in ("temperature", "top_p", "top_k"):
+        if request.get(key) is not None:
+            body[key] = request[key]
+    stop = request.get("stop")
+    if stop:
+        body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    return body
+
+
+class AnthropicProvider:
+    """Streams ``/v1/messages`` and yields OpenAI chunks."""
+
+    id = "anthropic"
+
+    def __init__(self, *, profile: ProviderProfile, api_key: str | None, client: httpx.AsyncClient) -> None:
+        self.profile = profile
+        self.upstream = normalise_base_url(profile.base_url or DEFAULT_BASE_URL)
+        self._client = client
+        self._headers = {"anthropic-version": API_VERSION}
+        if api_key:
+            self._headers["x-api-key"] = api_key
+
+    async def list_models(self) -> list[ModelInfo]:
+        """``GET /v1/models``: ``id`` and ``display_name``, family ``claude``."""
+        try:
+            response = await self._client.get(f"{self.upstream}/models", headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.upstream) from exc
+        if response.status_code >= 400:
+            raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], self.upstream)
+        try:
+            value = _decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise UpstreamError(f"{self.upstream}/models did not answer JSON") from exc
+        items = value.get("data") if isinstance(value, dict) else None
+        if not isinstance(items, list):
+            raise UpstreamError("the upstream's model list has no 'data'")
+        return [
+            ModelInfo(id=item["id"], display=str(item.get("display_name") or item["id"]), family="claude")
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        ]
+
+    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
+        """POST ``/v1/messages`` with ``stream: true``; translate each event as it arrives."""
+        body = msgspec.json.encode(to_messages_request(request))
+        headers = {**self._headers, "content-type": "application/json", "accept": "text/event-stream"}
+        try:
+            async with self._client.stream("POST", f"{self.upstream}/messages", content=body,
+                                           headers=headers) as response:
+                if response.status_code >= 400:
+                    raise status_error(response.status_code, await _read_capped(response), self.upstream)
+                translator = _Translator(str(request.get("model") or ""))
+                parser = SSEParser()
+                async for raw in response.aiter_bytes():
+                    for event in parser.feed(raw):
+                        for chunk in translator.event(event.event, event.data):
+                            yield chunk
+                        if translator.stopped:
+                            return
+                for event in parser.close():
+                    for chunk in translator.event(event.event, event.data):
+                        yield chunk
+                if not translator.stopped:
+                    raise UpstreamError("the upstream closed the stream before the answer finished")
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.upstream) from exc
+
+
+class _Translator:
+    """Anthropic stream events -> OpenAI chunks."""
+
+    def __init__(self, model: str) -> None:
+        self.id = "msg-pluma"
+        self.model = model
+        self.created = int(time.time())
+        self.stopped = False
+        self.finish: str | None = None
+        self.usage: dict[str, int] = {}
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> Chunk:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def event(self, name: str, data: str) -> list[Chunk]:
+        if not data.strip():
+            return []
+        try:
+            value = _decode(data)
+        except msgspec.DecodeError as exc:
+            raise UpstreamError("the upstream sent an event that is not JSON") from exc
+        kind = value.get("type", name) if isinstance(value, dict) else name
+        if kind == "error" or name == "error":
+            raise UpstreamError(f"the upstream reported an error mid-answer: {describe_error(value)}")
+        if kind == "message_start":
+            message = value.get("message") or {}
+            self.id = str(message.get("id") or self.id)
+            self.model = str(message.get("model") or self.model)
+            self.usage["prompt_tokens"] = int((message.get("usage") or {}).get("input_tokens") or 0)
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "content_block_delta":
+            delta = value.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                return [self._chunk({"content": delta.get("text", "")})]
+            if delta.get("type") == "thinking_delta":
+                return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+            return []
+        if kind == "message_delta":
+            reason = (value.get("delta") or {}).get("stop_reason")
+            if reason:
+                self.finish = _STOP_REASONS.get(reason, "stop")
+            self.usage["completion_tokens"] = int((value.get("usage") or {}).get("output_tokens") or 0)
+            return []
+        if kind == "message_stop":
+            self.stopped = True
+            usage = {**self.usage, "total_tokens": sum(self.usage.values())}
+            final = self._chunk({}, self.finish or "stop")
+            final["usage"] = usage
+            return [final]
+        return []  # ping, content_block_start/stop: nothing for the client
+
+
+def factory(*, profile: ProviderProfile, api_key: str | None, client: httpx.AsyncClient) -> AnthropicProvider:
+    """The ``anthropic`` provider factory."""
+    return AnthropicProvider(profile=profile, api_key=api_key, client=client)
