@@ -33,19 +33,20 @@ MIGRATIONS = Migrations(
         );
         CREATE TABLE messages (
             conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            id TEXT NOT NULL,
             seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
             role TEXT NOT NULL,
             created_at TEXT NOT NULL,
             content BLOB NOT NULL,
             extra BLOB,
-            PRIMARY KEY (conversation_id, id)
-        );
-        CREATE INDEX messages_by_order ON messages(conversation_id, seq);
+            PRIMARY KEY (conversation_id, seq)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX messages_by_id ON messages(conversation_id, id);
         """
     ],
 )
 
+_MESSAGE_COLUMNS = "id, role, created_at, content, extra"
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 
@@ -93,24 +94,28 @@ class ConversationStore:
         return record
 
     def _message(self, row: Any, cid: str) -> dict[str, Any]:
-        mid = row["id"]
-        message: dict[str, Any] = self._open(row["extra"], f"message:{cid}:{mid}:extra", {})
-        message.update(
-            id=mid,
-            role=row["role"],
-            content=self._open(row["content"], f"message:{cid}:{mid}:content", ""),
-            created_at=row["created_at"],
-        )
+        mid, role, created_at, content, extra = row[:5]
+        message = {
+            "id": mid,
+            "role": role,
+            "content": self._open(content, f"message:{cid}:{mid}:content", ""),
+            "created_at": created_at,
+        }
+        if extra is not None:
+            message.update(self._open(extra, f"message:{cid}:{mid}:extra", {}))
+            message.update(id=mid, role=role, created_at=created_at)
         return message
 
     def list_all(self) -> list[dict[str, Any]]:
         """Every conversation with its full message array, newest first."""
         conversations = self._db.query("SELECT * FROM conversations ORDER BY updated_at DESC, id")
         by_id: dict[str, list[dict[str, Any]]] = {row["id"]: [] for row in conversations}
-        for row in self._db.query("SELECT * FROM messages ORDER BY conversation_id, seq"):
-            bucket = by_id.get(row["conversation_id"])
+        # Primary-key order is (conversation_id, seq): one sequential scan, no sort.
+        message = self._message
+        for row in self._db.query_tuples(f"SELECT {_MESSAGE_COLUMNS}, conversation_id FROM messages"):
+            bucket = by_id.get(row[5])
             if bucket is not None:
-                bucket.append(self._message(row, row["conversation_id"]))
+                bucket.append(message(row, row[5]))
         return [self._conversation(row, by_id[row["id"]]) for row in conversations]
 
     def get(self, cid: str) -> dict[str, Any] | None:
@@ -118,7 +123,9 @@ class ConversationStore:
         row = self._db.query_one("SELECT * FROM conversations WHERE id = ?", (cid,))
         if row is None:
             return None
-        rows = self._db.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,))
+        rows = self._db.query_tuples(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq", (cid,)
+        )
         return self._conversation(row, [self._message(r, cid) for r in rows])
 
     def require(self, cid: str) -> dict[str, Any]:
@@ -130,8 +137,10 @@ class ConversationStore:
 
     def get_message(self, cid: str, mid: str) -> dict[str, Any] | None:
         """One message, or ``None``."""
-        row = self._db.query_one("SELECT * FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid))
-        return None if row is None else self._message(row, cid)
+        rows = self._db.query_tuples(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
+        )
+        return self._message(rows[0], cid) if rows else None
 
     # -- writing -----------------------------------------------------------------------------
     def _insert_message(self, conn: Any, cid: str, message: dict[str, Any], seq: int) -> None:
@@ -255,11 +264,11 @@ class ConversationStore:
         """Edit one message in place (fields given replace, others stay); 404 when missing."""
         with self._db.transaction() as conn:
             row = conn.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
             ).fetchone()
             if row is None:
                 raise NotFound(f"no message {mid!r} in conversation {cid!r}")
-            current = self._message(row, cid)
+            current = self._message(tuple(row)[1:], cid)
             current.update({k: v for k, v in changes.items() if k not in {"id", "created_at"}})
             conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid))
             self._insert_message(conn, cid, current, int(row["seq"]))

@@ -36,10 +36,10 @@ class Cipher:
 
     def decrypt(self, blob: bytes, aad: str) -> bytes:
         """Reverse of :meth:`encrypt`; raises :class:`DecryptionError` on any mismatch."""
-        if len(blob) < 29 or blob[:1] != _VERSION:
+        if len(blob) < 29 or blob[0] != _VERSION[0]:
             raise DecryptionError("not a Pluma ciphertext")
         try:
-            return self._aead.decrypt(blob[1:13], blob[13:], aad.encode("utf-8"))
+            return self._aead.decrypt(blob[1:13], blob[13:], aad.encode())
         except InvalidTag as exc:
             raise DecryptionError("ciphertext failed authentication") from exc
 

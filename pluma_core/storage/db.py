@@ -69,6 +69,13 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows as plain tuples: cheaper than ``sqlite3.Row`` for large scans."""
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
+
     def query_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         """The first row of one query, or ``None``."""
         with self._lock:
