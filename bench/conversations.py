@@ -19,12 +19,12 @@ import httpx
 import keyring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import median_ms, write_section  # noqa: E402
+from report import median_ms, write_section
 
-from pluma_core.conversations.store import MIGRATIONS, ConversationStore  # noqa: E402
-from pluma_core.storage.crypto import Cipher  # noqa: E402
-from pluma_core.storage.db import Database  # noqa: E402
-from pluma_core.testing import MemoryKeyring, free_port  # noqa: E402
+from pluma_core.conversations.store import MIGRATIONS, ConversationStore
+from pluma_core.storage.crypto import Cipher
+from pluma_core.storage.db import Database
+from pluma_core.testing import MemoryKeyring, free_port
 
 CONVERSATIONS, MESSAGES = 1000, 50
 TEXT = "A reasonably sized chat message of about the length people type on a phone, say two lines."
@@ -110,10 +110,11 @@ def main() -> None:
         list_ms, size, one_ms = bench_list_over_http(workdir)
         appends = bench_append(workdir)
     small, large = appends[50], appends[5000]
+    listing = f"`GET /api/conversations`, {CONVERSATIONS:,} conversations x {MESSAGES} messages, over HTTP"
     body = f"""
 | measurement | Pluma (row per message) | baseline: rewrite whole conversation |
 |---|---|---|
-| `GET /api/conversations`, {CONVERSATIONS:,} conversations x {MESSAGES} messages, over HTTP | {list_ms:.0f} ms median ({size / 2**20:.1f} MiB JSON) | — |
+| {listing} | {list_ms:.0f} ms median ({size / 2**20:.1f} MiB JSON) | — |
 | `GET /api/conversations/{{id}}`, one of those | {one_ms:.1f} ms median | — |
 | append one message, conversation of 50 | {small[0]:.3f} ms | {small[1]:.2f} ms |
 | append one message, conversation of 5,000 | {large[0]:.3f} ms | {large[1]:.2f} ms |
