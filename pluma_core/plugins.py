@@ -30,6 +30,12 @@ ENTRY_POINT_GROUP = "pluma"
 DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("core", "pluma_core.core_plugin"),
     ("conversations", "pluma_core.conversations.plugin"),
+    ("security", "pluma_core.security.plugin"),
+    ("characters", "pluma_core.characters.plugin"),
+    ("personas", "pluma_core.personas.plugin"),
+    ("attachments", "pluma_core.attachments.plugin"),
+    ("setup", "pluma_core.setup.plugin"),
+    ("prompt", "pluma_core.prompt.plugin"),
 )
 """Modules of the core's own features, registered through the same hooks as everyone's."""
 
