@@ -61,8 +61,8 @@ def _fill_defaults(data: dict[str, Any], warnings: list[str]) -> None:
 
 
 def _from_v1(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = {k: copy.deepcopy(v) for k, v in obj.items() if k in V2_FIELDS or k in V3_FIELDS}
-    extras = {k: copy.deepcopy(v) for k, v in obj.items() if k not in data and k not in ("spec", "spec_version")}
+    data = {k: v for k, v in obj.items() if k in V2_FIELDS or k in V3_FIELDS}
+    extras = {k: v for k, v in obj.items() if k not in data and k not in ("spec", "spec_version")}
     # SillyTavern's V1 exports keep these at the root; V2 readers look for them in data.
     if not data.get("creator_notes") and isinstance(obj.get("creatorcomment"), str):
         data["creator_notes"] = obj["creatorcomment"]
@@ -75,12 +75,13 @@ def _from_v1(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def normalize(obj: dict[str, Any], warnings: list[str] | None = None) -> Card:
-    """Build a Card from parsed JSON; raises 422 when it is not a character card at all."""
+    """Build a Card from freshly parsed JSON (taken over, not copied: parsing big lorebooks twice
+    would double listing time); raises 422 when it is not a character card at all."""
     notes = warnings if warnings is not None else []
     spec = obj.get("spec")
     raw_data = obj.get("data")
     if isinstance(raw_data, dict):
-        data = copy.deepcopy(raw_data)
+        data = raw_data
         extras: dict[str, Any] = {}
         for key, value in obj.items():
             if key in ("spec", "spec_version", "data"):
@@ -92,7 +93,7 @@ def normalize(obj: dict[str, Any], warnings: list[str] | None = None) -> Card:
                 continue
             if key in V2_FIELDS and key not in data:
                 data[key] = copy.deepcopy(value)
-            extras[key] = copy.deepcopy(value)
+            extras[key] = value
         source: SourceFormat = "v3" if spec == SPEC_V3 else "v2"
         if spec not in (SPEC_V2, SPEC_V3, None):
             notes.append(f"unknown spec {spec!r}; read as {SPEC_V2}")
