@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pluma_llm.reasoning import ChunkNormaliser, ThinkSplitter, strip_reasoning
 from pluma_llm.sse import SSEParser
 

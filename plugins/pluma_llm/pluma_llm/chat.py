@@ -246,7 +246,7 @@ class ChatService:
 
     def _prepare_stateful(self, request: ChatRequest, data: dict[str, Any], messages: list[Any],
                           profile: ProviderProfile, model: str) -> list[Any]:
-        """Save the user message (before any upstream call) and assemble the prompt."""
+        """Assemble the prompt, then save the user message (before any upstream call)."""
         cid = request.conversation_id or ""
         store = self.pluma.conversations
         record = store.get(cid) or {}
@@ -257,13 +257,13 @@ class ChatService:
             fields["character_id"] = request.character_id
         if request.persona_id:
             fields["persona_id"] = request.persona_id
+        if character_id or persona_id:
+            messages = self._build_prompt(messages, character_id, persona_id)
         store.update_fields(cid, **fields)
         last_user = next((m for m in reversed(data["messages"]) if m.get("role") == "user"), None)
         if last_user is not None:
             store.upsert_message(cid, {"id": request.user_message_id or new_id(), "role": "user",
                                        "content": last_user.get("content", "")})
-        if character_id or persona_id:
-            return self._build_prompt(messages, character_id, persona_id)
         return messages
 
     def _saver(self, cid: str, assistant_id: str, profile: ProviderProfile) -> Callable[[Relay, Outcome], None]:
