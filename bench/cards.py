@@ -75,7 +75,8 @@ def main() -> None:
         with client(data_dir) as c:
             def import_batch() -> None:
                 for _ in range(IMPORTS // RUNS + 1):
-                    assert c.post("/api/characters/import", files={"file": ("c.png", card, "image/png")}).status_code == 201
+                    response = c.post("/api/characters/import", files={"file": ("c.png", card, "image/png")})
+                    assert response.status_code == 201
 
             per_batch = IMPORTS // RUNS + 1
             import_rate = per_batch / median_seconds(import_batch)

@@ -7,7 +7,6 @@ import io
 import json
 import struct
 import zipfile
-import zlib
 
 import pytest
 from PIL import Image
@@ -72,12 +71,14 @@ def test_disagreeing_chunks_keep_the_newer_modification_date() -> None:
 
 def test_agreeing_chunks_give_no_warning() -> None:
     card = v2_card("Same")
-    png = png_with(after_idat=[text_chunk("chara", b64(card)), text_chunk("ccv3", b64({**card, "spec": "chara_card_v3"}))])
+    same_v3 = {**card, "spec": "chara_card_v3"}
+    png = png_with(after_idat=[text_chunk("chara", b64(card)), text_chunk("ccv3", b64(same_v3))])
     assert read_card(png).warnings == []
 
 
 def test_invalid_ccv3_falls_back_to_chara() -> None:
-    png = png_with(after_idat=[text_chunk("ccv3", b"!!not base64 or json!!"), text_chunk("chara", b64(v2_card("Kept")))])
+    png = png_with(after_idat=[text_chunk("ccv3", b"!!not base64 or json!!"),
+                               text_chunk("chara", b64(v2_card("Kept")))])
     parsed = read_card(png)
     assert parsed.card.name == "Kept"
     assert any("ccv3" in w for w in parsed.warnings)
@@ -239,4 +240,3 @@ def test_zlib_stream_that_is_not_zlib_is_422() -> None:
     bad = make_chunk(b"zTXt", b"chara\0\0" + b"not zlib at all")
     with pytest.raises(Unprocessable):
         read_card(png_with(after_idat=[bad]))
-    assert zlib  # keep import for readers who extend these tests
