@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from pluma_core.errors import StartupError
+from pluma_core.errors import NotConfigured, StartupError
 
 if TYPE_CHECKING:
     from litestar.middleware import ASGIMiddleware
@@ -90,6 +90,12 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T | None:
         """The value registered under ``name``, or ``None``."""
         return self._items.get(name)
+
+    def require(self, name: str) -> T:
+        """The value registered under ``name``; a 503 naming it when no plugin provides it."""
+        if name not in self._items:
+            raise NotConfigured(f"no {self.kind} {name!r}: the plugin that provides it is not loaded")
+        return self._items[name]
 
     def owner(self, name: str) -> str | None:
         """Which plugin registered ``name``."""

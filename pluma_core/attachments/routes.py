@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, put
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from pluma_core.errors import BadRequest, NotConfigured
+from pluma_core.errors import BadRequest
 from pluma_core.facade import Pluma, PlumaDep
 from pluma_core.limits import ATTACHMENT_BODY_MAX
 
@@ -21,10 +21,7 @@ ATTACHMENT_STORE = "attachment_store"
 
 def store_of(pluma: Pluma) -> AttachmentStore:
     """The store the attachments plugin published."""
-    store = pluma.services.get(ATTACHMENT_STORE)
-    if store is None:
-        raise NotConfigured("the attachments plugin is not loaded")
-    return store
+    return pluma.services.require(ATTACHMENT_STORE)  # type: ignore[no-any-return]
 
 
 class AttachmentController(Controller):

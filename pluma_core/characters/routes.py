@@ -14,7 +14,7 @@ from pluma_core.cards import read_card
 from pluma_core.cards.images import MEDIA_TYPES
 from pluma_core.cards.model import ParsedCard
 from pluma_core.cards.uploads import UPLOAD_MAX, uploaded_bytes
-from pluma_core.errors import BadRequest, NotConfigured, NotFound
+from pluma_core.errors import BadRequest, NotFound
 from pluma_core.facade import Pluma, PlumaDep
 from pluma_core.limits import CARD_BODY_MAX
 
@@ -30,10 +30,7 @@ CHARACTER_STORE = "character_store"
 
 def store_of(pluma: Pluma) -> CharacterStore:
     """The store the characters plugin published for this app."""
-    store = pluma.services.get(CHARACTER_STORE)
-    if store is None:
-        raise NotConfigured("the characters plugin is not loaded")
-    return store
+    return pluma.services.require(CHARACTER_STORE)  # type: ignore[no-any-return]
 
 
 def _portrait_state(pluma: Pluma, card_id: str) -> AvatarStatus:

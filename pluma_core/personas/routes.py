@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from pluma_core.cards.images import MEDIA_TYPES
 from pluma_core.cards.uploads import UPLOAD_MAX, uploaded_bytes
-from pluma_core.errors import BadRequest, NotConfigured, NotFound
+from pluma_core.errors import BadRequest, NotFound
 from pluma_core.facade import Pluma, PlumaDep
 from pluma_core.limits import JSON_BODY_MAX
 
@@ -24,10 +24,7 @@ PERSONA_STORE = "persona_store"
 
 def store_of(pluma: Pluma) -> PersonaStore:
     """The store the personas plugin published for this app."""
-    store = pluma.services.get(PERSONA_STORE)
-    if store is None:
-        raise NotConfigured("the personas plugin is not loaded")
-    return store
+    return pluma.services.require(PERSONA_STORE)  # type: ignore[no-any-return]
 
 
 class PersonaController(Controller):
