@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("core", "pluma_core.core_plugin"),
     ("conversations", "pluma_core.conversations.plugin"),
     ("security", "pluma_core.security.plugin"),
+    ("auth", "pluma_core.auth.plugin"),
     ("characters", "pluma_core.characters.plugin"),
     ("personas", "pluma_core.personas.plugin"),
     ("attachments", "pluma_core.attachments.plugin"),

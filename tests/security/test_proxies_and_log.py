@@ -82,7 +82,7 @@ def test_access_log_redacts_ids_and_never_logs_secrets(
         test_client.put("/api/conversations/abc123secretid", json={"messages": [{"content": "CHATSECRET"}]})
     lines = [r.getMessage() for r in caplog.records if r.name == "pluma.access"]
     assert len(lines) == 2
-    assert "GET /api/conversations/{cid} 404" in lines[0]
+    assert "GET /api/conversations/{cid} 401" in lines[0]  # the bad bearer token
     text = "\n".join(lines)
     for secret in ("abc123secretid", "TOKENSECRET", "COOKIESECRET", "HEADERSECRET", "CHATSECRET", "api_token"):
         assert secret not in text

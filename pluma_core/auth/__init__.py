@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn), session cookies and bearer tokens (default plugin ``auth``)."""
