@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
@@ -105,8 +104,3 @@ def set_cookie_header(value: str, https: bool, max_age: int = MAX_IDLE) -> str:
 def clear_cookie_headers(https: bool) -> list[str]:
     """Expire the session cookie under the name this transport uses."""
     return [set_cookie_header("", https, max_age=0)]
-
-
-def is_secure_key_file(path: Path) -> bool:
-    """True when the key file is private to the owner (0600)."""
-    return (os.stat(path).st_mode & 0o077) == 0
