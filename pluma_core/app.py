@@ -147,6 +147,9 @@ def build_facade(settings: Settings, host: PluginHost) -> Pluma:
         for owner, mapping in host.call_each(hook, pluma=pluma):
             for name, factory in dict(mapping).items():
                 registry.add(name, factory, owner)
+    for owner, services in host.call_each("register_services", pluma=pluma):
+        for name, service in dict(services).items():
+            pluma.services.add(name, service, owner)
     for owner, result in host.call_each("register_health_checks", pluma=pluma):
         for check in _as_list(result):
             if not isinstance(check, HealthCheck):

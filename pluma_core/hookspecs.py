@@ -53,6 +53,18 @@ def register_migrations() -> Iterable[Migrations] | None:
 
 
 @hookspec
+def register_services(pluma: Pluma) -> Mapping[str, Any] | None:
+    """Publish objects other plugins use, keyed by service name (e.g. ``"prompt_builder"``).
+
+    Called once after the provider registries are filled and before ``register_routes``, so
+    route, middleware and lifespan hooks can look services up with
+    ``pluma.services.get(name)`` / ``require(name)``. This is how plugins cooperate without
+    importing each other; the interfaces of the core's shared services are in
+    ``pluma_core/services.py``.
+    """
+
+
+@hookspec
 def register_routes(pluma: Pluma) -> Iterable[Any] | None:
     """Return Litestar route handlers, Controllers or Routers to mount on the app.
 

@@ -10,7 +10,12 @@ from pluma_core.attachments.store import AttachmentStore
 
 
 @hookimpl
+def register_services(pluma: Any) -> dict[str, Any]:
+    """The ``attachment_store`` service (an image plugin saves generations through it)."""
+    return {ATTACHMENT_STORE: AttachmentStore(pluma.data_dir / "attachments")}
+
+
+@hookimpl
 def register_routes(pluma: Any) -> list[Any]:
-    """``/api/attachments/{name}``; publishes the ``attachment_store`` service."""
-    pluma.services.add(ATTACHMENT_STORE, AttachmentStore(pluma.data_dir / "attachments"), "attachments")
+    """``/api/attachments/{name}``."""
     return [AttachmentController]

@@ -20,17 +20,19 @@ def register_config_sections() -> list[ConfigSection]:
 
 
 @hookimpl
-def register_routes(pluma: Any) -> list[Any]:
-    """The ``/api/characters`` routes; publishes the ``character_store`` service they share."""
-    pluma.services.add(
-        CHARACTER_STORE,
-        CharacterStore(
-            pluma.data_dir / "characters",
-            lambda: pluma.config.get(CharacterKeys).card_dirs,
-            AvatarCache(pluma.data_dir / "cache" / "avatars"),
-        ),
-        "characters",
+def register_services(pluma: Any) -> dict[str, Any]:
+    """The ``character_store`` service (the routes and the prompt builder read cards through it)."""
+    store = CharacterStore(
+        pluma.data_dir / "characters",
+        lambda: pluma.config.get(CharacterKeys).card_dirs,
+        AvatarCache(pluma.data_dir / "cache" / "avatars"),
     )
+    return {CHARACTER_STORE: store}
+
+
+@hookimpl
+def register_routes(pluma: Any) -> list[Any]:
+    """The ``/api/characters`` routes."""
     return [CharacterController]
 
 

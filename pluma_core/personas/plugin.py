@@ -19,12 +19,17 @@ def register_config_sections() -> list[ConfigSection]:
 
 
 @hookimpl
-def register_routes(pluma: Any) -> list[Any]:
-    """The ``/api/personas`` routes; publishes the ``persona_store`` service."""
+def register_services(pluma: Any) -> dict[str, Any]:
+    """The ``persona_store`` service (the routes and the prompt builder read personas through it)."""
     store = PersonaStore(
         pluma.data_dir / "personas",
         AvatarCache(pluma.data_dir / "cache" / "avatars"),
         lambda: pluma.config.get(PersonaKeys).display_name.strip() or DEFAULT_USER_NAME,
     )
-    pluma.services.add(PERSONA_STORE, store, "personas")
+    return {PERSONA_STORE: store}
+
+
+@hookimpl
+def register_routes(pluma: Any) -> list[Any]:
+    """The ``/api/personas`` routes."""
     return [PersonaController]

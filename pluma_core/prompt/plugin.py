@@ -10,11 +10,10 @@ from pluma_core.services import PROMPT_BUILDER
 
 
 @hookimpl
-def register_routes(pluma: Any) -> list[Any]:
-    """No routes: publishes the ``prompt_builder`` service for the chat plugin.
+def register_services(pluma: Any) -> dict[str, Any]:
+    """The ``prompt_builder`` service for the chat plugin.
 
-    ``register_routes`` is the first hook that receives the facade, so services are published
-    here; the builder looks the card and persona stores up when it runs.
+    The builder looks the card and persona stores up when it runs, so the order in which the
+    plugins publish their services does not matter.
     """
-    pluma.services.add(PROMPT_BUILDER, CardPromptBuilder(pluma.services), "prompt")
-    return []
+    return {PROMPT_BUILDER: CardPromptBuilder(pluma.services)}

@@ -84,6 +84,43 @@ def test_hook_register_migrations(make_app) -> None:
         make_app(plugins=[plugin])
 
 
+def test_hook_register_services(make_app) -> None:
+    class Clock:
+        def now(self) -> str:
+            return "noon"
+
+    @get("/api/clock")
+    async def clock(request: Request) -> dict[str, str]:
+        return {"now": request.app.state["pluma"].services.require("clock").now()}
+
+    class Provider:
+        PLUGIN_NAME = "clock-provider"
+
+        @hookimpl
+        def register_services(self, pluma):
+            return {"clock": Clock()}
+
+    seen_at_route_time: list[object] = []
+
+    class Consumer:
+        PLUGIN_NAME = "clock-consumer"
+
+        @hookimpl
+        def register_routes(self, pluma):
+            seen_at_route_time.append(pluma.services.get("clock"))
+            return [clock]
+
+    # The consumer registers first, yet sees the service: services are published before routes.
+    with TestClient(make_app(plugins=[Consumer(), Provider()]), base_url="http://localhost") as client:
+        assert client.get("/api/clock").json() == {"now": "noon"}
+    assert isinstance(seen_at_route_time[0], Clock)
+    with TestClient(make_app(plugins=[Consumer()]), base_url="http://localhost") as client:
+        response = client.get("/api/clock")
+    assert response.status_code == 503 and "'clock'" in response.json()["error"]
+    with pytest.raises(StartupError, match="duplicate service 'clock'"):
+        make_app(plugins=[Provider(), type("Again", (Provider,), {"PLUGIN_NAME": "again"})()])
+
+
 def test_hook_register_routes(make_app) -> None:
     @get("/api/echo-facade")
     async def echo(request: Request) -> dict[str, str]:

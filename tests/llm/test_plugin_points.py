@@ -71,11 +71,10 @@ class CardBuilder:
 
 def _builder_plugin(builder: CardBuilder) -> SimpleNamespace:
     @hookimpl
-    def register_routes(pluma: Any) -> list[Any]:
-        pluma.services.add("prompt_builder", builder, "test-builder")
-        return []
+    def register_services(pluma: Any) -> dict[str, Any]:
+        return {"prompt_builder": builder}
 
-    return SimpleNamespace(PLUGIN_NAME="test-builder", register_routes=register_routes)
+    return SimpleNamespace(PLUGIN_NAME="test-builder", register_services=register_services)
 
 
 def test_prompt_builder_shapes_upstream_messages(fake_openai: FakeOpenAI, make_app) -> None:
