@@ -8,7 +8,8 @@ OpenAI's error envelope before streaming. It records every request it got in ``r
 
 ``hold_after=N`` pauses a stream after N answer chunks until ``gate.release()``, so a test can
 observe what reached its client before the upstream finished, without timing anything.
-``firehose=N`` streams N one-token chunks as fast as the socket takes them (benchmarks).
+``firehose=N`` streams N one-token chunks (or ``max_tokens`` of them) as fast as the socket
+takes them (benchmarks).
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ class FakeOpenAI:
         usage = bool((body.get("stream_options") or {}).get("include_usage"))
         await emit({"role": "assistant", "content": ""})
         if self.firehose:
-            for _ in range(self.firehose):
+            count = int(body.get("max_tokens") or self.firehose)
+            for _ in range(count):
                 await emit({"content": self.firehose_token})
         else:
             pieces: list[dict[str, Any]] = []

@@ -167,3 +167,17 @@ def test_chat_body_is_capped(fake_openai: FakeOpenAI, llm_client) -> None:
     response = client.post("/api/chat", json={"messages": [{"role": "user", "content": huge}]})
     assert response.status_code == 413
     assert fake_openai.requests == []
+
+
+def test_one_pooled_client_per_profile_closed_at_shutdown(fake_openai: FakeOpenAI, make_app) -> None:
+    from litestar.testing import TestClient
+
+    app = make_app(load_entrypoints=True)
+    pluma = app.state["pluma"]
+    with TestClient(app, base_url="http://localhost") as client:
+        client.put("/api/connections", json={"id": "p1", "base_url": fake_openai.url})
+        for _ in range(2):
+            assert client.post("/api/chat", json={"messages": HI, "stream": True}).status_code == 200
+        clients = [c for key, (_, c) in pluma.http._clients.items() if key == "connection:p1"]
+        assert len(clients) == 1 and not clients[0].is_closed
+    assert clients[0].is_closed

@@ -42,6 +42,10 @@ def _event(value: Any) -> bytes:
     return b"data: " + _encode(value) + b"\n\n"
 
 
+def _as_batch(item: Chunk | list[Chunk]) -> list[Chunk]:
+    return item if isinstance(item, list) else [item]
+
+
 def _error_event(message: str) -> bytes:
     return _event({"error": {"message": message, "type": "upstream_error"}})
 
@@ -49,11 +53,11 @@ def _error_event(message: str) -> bytes:
 class Relay:
     """Drives one upstream answer: primes it, relays it, accumulates it, reports how it ended."""
 
-    def __init__(self, chunks: AsyncIterator[Chunk], model: str,
+    def __init__(self, chunks: AsyncIterator[Chunk | list[Chunk]], model: str,
                  on_end: Callable[[Relay, Outcome], None] | None = None) -> None:
         self._chunks = chunks
         self._normaliser = ChunkNormaliser()
-        self._first: Chunk | None = None
+        self._first: list[Chunk] | None = None
         self._ended = False
         self._on_end = on_end
         self._reported = False
@@ -70,7 +74,7 @@ class Relay:
     async def prime(self) -> None:
         """Wait for the first chunk so that a failure before streaming is a plain JSON error."""
         try:
-            self._first = await self._chunks.__anext__()
+            self._first = _as_batch(await self._chunks.__anext__())
         except StopAsyncIteration:
             self._ended = True
         except PlumaError:
@@ -80,20 +84,21 @@ class Relay:
             await self._close_upstream()
             raise UpstreamError(f"the provider failed: {type(exc).__name__}") from exc
 
-    async def _all(self) -> AsyncIterator[Chunk]:
+    async def _all(self) -> AsyncIterator[list[Chunk]]:
+        """Batches as they arrive: what one upstream read completed goes out in one write."""
         if self._first is not None:
             first, self._first = self._first, None
-            yield self._take(first)
+            yield [self._take(c) for c in first]
         if not self._ended:
-            async for chunk in self._chunks:
-                yield self._take(chunk)
+            async for item in self._chunks:
+                yield [self._take(c) for c in _as_batch(item)]
         for index, (answer, thought) in self._normaliser.flush().items():
             if answer or thought:
                 delta = {k: v for k, v in (("content", answer), ("reasoning_content", thought)) if v}
-                yield self._take({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                                  "model": self.model,
-                                  "choices": [{"index": index, "delta": delta, "finish_reason": None}]},
-                                 normalise=False)
+                yield [self._take({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                                   "model": self.model,
+                                   "choices": [{"index": index, "delta": delta, "finish_reason": None}]},
+                                  normalise=False)]
 
     def _take(self, chunk: Chunk, normalise: bool = True) -> Chunk:
         if normalise:
@@ -122,8 +127,8 @@ class Relay:
     async def _sse(self) -> AsyncIterator[bytes]:
         outcome: Outcome = "client_disconnected"
         try:
-            async for chunk in self._all():
-                yield _event(chunk)
+            async for batch in self._all():
+                yield b"".join([_event(chunk) for chunk in batch])
             outcome = "complete"
         except Exception as exc:
             outcome = "upstream_error"
@@ -204,7 +209,9 @@ class ChatService:
         stateful = request.conversation_id is not None
         stream = request.stream if request.stream is not None else stateful
 
-        profile, provider = await anyio.to_thread.run_sync(self.connections.active_provider)
+        if self.connections.cached_active() is None:
+            await anyio.to_thread.run_sync(self.connections.resolve_active)
+        profile, provider = self.connections.active_provider()
         model = request.model or profile.model or await self._first_model(provider)
         messages = [strip_reasoning(m) if isinstance(m, dict) else m for m in data["messages"]]
 

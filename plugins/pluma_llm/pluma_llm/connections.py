@@ -48,6 +48,14 @@ class Connections:
     def __init__(self, pluma: Pluma) -> None:
         self.pluma = pluma
         self.store = ConnectionStore(pluma.db)
+        # The chat path resolves the active profile and its key on every request; both change
+        # only through this object, so they are cached and every write bumps the generation.
+        self._generation = 0
+        self._cached: tuple[ProviderProfile, str | None] | None = None
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._cached = None
 
     # -- profiles ----------------------------------------------------------------------------
     def redact(self, profile: Profile) -> Connection:
@@ -76,6 +84,7 @@ class Connections:
         profile, _ = self.store.save(cid, name=name, compat=compat, base_url=base_url, model=body.model.strip())
         if body.api_key:
             self.pluma.secrets.set(secret_name(cid), body.api_key)
+        self._changed()
         return self.redact(profile)
 
     def require(self, cid: str) -> Profile:
@@ -91,16 +100,19 @@ class Connections:
         if not self.store.delete(cid):
             raise NotFound(f"no connection {cid!r}")
         self.pluma.secrets.delete(secret_name(cid))
+        self._changed()
 
     def clear_key(self, cid: str) -> None:
         """Forget the API key, keep the profile."""
         self.require(cid)
         self.pluma.secrets.delete(secret_name(cid))
+        self._changed()
 
     def activate(self, cid: str) -> str:
         """Make a saved profile the one ``/api/chat`` uses."""
         self.require(cid)
         self.store.set_active(cid)
+        self._changed()
         return cid
 
     def fallback_url(self) -> str | None:
@@ -124,12 +136,12 @@ class Connections:
         return None, "none"
 
     def provider(self, profile: ProviderProfile, api_key: str | None = None,
-                 client: httpx.AsyncClient | None = None) -> ChatProvider:
-        """Build the provider for ``profile`` with its pooled client and stored key."""
+                 client: httpx.AsyncClient | None = None, lookup_key: bool = True) -> ChatProvider:
+        """Build the provider for ``profile`` with its pooled client and (unless given) stored key."""
         factory = self.pluma.llm_providers.get(profile.compat)
         if factory is None:
             raise NotConfigured(f"no provider is registered for compat {profile.compat!r}")
-        if api_key is None and profile.id != FALLBACK_ID:
+        if api_key is None and lookup_key and profile.id != FALLBACK_ID:
             api_key = self.pluma.secrets.get(secret_name(profile.id))
         if client is None:
             client = self.pluma.http.client(secret_name(profile.id), base_url=profile.base_url,
@@ -137,12 +149,25 @@ class Connections:
         provider: Any = factory(profile=profile, api_key=api_key, client=client)
         return provider
 
-    def active_provider(self) -> tuple[ProviderProfile, ChatProvider]:
-        """The provider ``/api/chat`` uses now, or 503."""
+    def resolve_active(self) -> tuple[ProviderProfile, str | None]:
+        """The active profile and its key (blocking: database and keyring), or 503."""
+        generation = self._generation
         profile, _ = self.active()
         if profile is None:
             raise NotConfigured("no LLM connection: add one, or start Pluma with --base-url")
-        return profile, self.provider(profile)
+        key = None if profile.id == FALLBACK_ID else self.pluma.secrets.get(secret_name(profile.id))
+        if generation == self._generation:
+            self._cached = (profile, key)
+        return profile, key
+
+    def cached_active(self) -> tuple[ProviderProfile, str | None] | None:
+        """The last resolution, if nothing changed since (no I/O)."""
+        return self._cached
+
+    def active_provider(self) -> tuple[ProviderProfile, ChatProvider]:
+        """The provider ``/api/chat`` uses now, or 503 (blocking on a cache miss)."""
+        profile, key = self._cached or self.resolve_active()
+        return profile, self.provider(profile, api_key=key, lookup_key=False)
 
 
 def _as_provider_profile(profile: Profile) -> ProviderProfile:

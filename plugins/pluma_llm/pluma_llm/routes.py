@@ -132,7 +132,7 @@ class ConnectionController(Controller):
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=TEST_TIMEOUT, trust_env=False) as client:
             try:
-                provider = connections.provider(profile, api_key=key or "", client=client)
+                provider = connections.provider(profile, api_key=key or None, client=client, lookup_key=False)
                 models = await asyncio.wait_for(provider.list_models(), TEST_TIMEOUT)
             except TimeoutError:
                 return TestResult(ok=False, error=f"no answer within {TEST_TIMEOUT:g} s")

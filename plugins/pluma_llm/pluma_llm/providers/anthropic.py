@@ -130,8 +130,8 @@ class AnthropicProvider:
             if isinstance(item, dict) and isinstance(item.get("id"), str)
         ]
 
-    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
-        """POST ``/v1/messages`` with ``stream: true``; translate each event as it arrives."""
+    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[list[Chunk]]:
+        """POST ``/v1/messages`` with ``stream: true``; translate each network read as it arrives."""
         body = msgspec.json.encode(to_messages_request(request))
         headers = {**self._headers, "content-type": "application/json", "accept": "text/event-stream"}
         try:
@@ -142,14 +142,14 @@ class AnthropicProvider:
                 translator = _Translator(str(request.get("model") or ""))
                 parser = SSEParser()
                 async for raw in response.aiter_bytes():
-                    for event in parser.feed(raw):
-                        for chunk in translator.event(event.event, event.data):
-                            yield chunk
-                        if translator.stopped:
-                            return
-                for event in parser.close():
-                    for chunk in translator.event(event.event, event.data):
-                        yield chunk
+                    batch = [c for event in parser.feed(raw) for c in translator.event(event.event, event.data)]
+                    if batch:
+                        yield batch  # everything one network read completed, relayed at once
+                    if translator.stopped:
+                        return
+                batch = [c for event in parser.close() for c in translator.event(event.event, event.data)]
+                if batch:
+                    yield batch
                 if not translator.stopped:
                     raise UpstreamError("the upstream closed the stream before the answer finished")
         except httpx.HTTPError as exc:
@@ -172,7 +172,7 @@ class _Translator:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     def event(self, name: str, data: str) -> list[Chunk]:
-        if not data.strip():
+        if self.stopped or not data.strip():
             return []
         try:
             value = _decode(data)

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 import httpx
 import msgspec
 
@@ -24,6 +25,7 @@ from .base import (
 )
 
 ERROR_BODY_MAX = 64 * 1024
+DRAIN_WAIT = 0.2
 _decode = msgspec.json.decode
 
 
@@ -51,8 +53,8 @@ class OpenAIProvider:
         except msgspec.DecodeError as exc:
             raise UpstreamError(f"{self.upstream}/models did not answer JSON") from exc
 
-    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk]:
-        """POST with ``stream: true`` and yield each chunk as the upstream sends it."""
+    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk | list[Chunk]]:
+        """POST with ``stream: true`` and yield the chunks of each network read as it arrives."""
         body = msgspec.json.encode({**request, "stream": True})
         headers = {**self._headers, "Content-Type": "application/json", "Accept": "text/event-stream"}
         try:
@@ -72,28 +74,52 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.upstream) from exc
 
-    async def _relay(self, response: httpx.Response) -> AsyncIterator[Chunk]:
+    async def _relay(self, response: httpx.Response) -> AsyncIterator[Chunk | list[Chunk]]:
+        """One item per network read: a chunk, or the list of chunks that arrived together."""
         parser = SSEParser()
         finished = False
-        async for raw in response.aiter_bytes():
-            for event in parser.feed(raw):
-                chunk = _chunk(event)
-                if chunk is None:
-                    if event.data.strip() == "[DONE]":
-                        return
-                    continue
-                if not finished:
-                    finished = any(c.get("finish_reason") for c in chunk.get("choices") or ())
-                yield chunk
-        for event in parser.close():
-            chunk = _chunk(event)
-            if chunk is not None:
-                finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
-                yield chunk
-            elif event.data.strip() == "[DONE]":
+        done = False
+        reads = response.aiter_bytes()
+        async for raw in reads:
+            batch, done = _chunks(parser.feed(raw))
+            if batch:
+                finished = finished or _finishes(batch)
+                yield batch[0] if len(batch) == 1 else batch
+            if done:
+                await _drain(reads)
                 return
-        if not finished:
+        batch, done = _chunks(parser.close())
+        if batch:
+            finished = finished or _finishes(batch)
+            yield batch
+        if not (finished or done):
             raise UpstreamError("the upstream closed the stream before the answer finished")
+
+
+async def _drain(reads: AsyncIterator[bytes]) -> None:
+    """Read the body's end after ``[DONE]`` so the pooled connection can be reused.
+
+    The end is normally in the same read; a server that keeps the stream open is not waited for.
+    """
+    with anyio.move_on_after(DRAIN_WAIT):
+        async for _ in reads:
+            pass
+
+
+def _chunks(events: list[SSEEvent]) -> tuple[list[Chunk], bool]:
+    """The chunks of some events, and whether ``[DONE]`` was among them (later events ignored)."""
+    batch: list[Chunk] = []
+    for event in events:
+        chunk = _chunk(event)
+        if chunk is not None:
+            batch.append(chunk)
+        elif event.data.strip() == "[DONE]":
+            return batch, True
+    return batch, False
+
+
+def _finishes(batch: list[Chunk]) -> bool:
+    return any(c.get("finish_reason") for chunk in batch for c in chunk.get("choices") or ())
 
 
 def _chunk(event: SSEEvent) -> Chunk | None:
