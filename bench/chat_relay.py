@@ -225,7 +225,7 @@ def main() -> None:
     if args.upstream:
         serve_upstream(args.upstream)
         return
-    runs_ttft, runs_rate, rate_chunks = (60, 3, 20000) if args.quick else (200, 5, 50000)
+    runs_ttft, runs_rate, rate_chunks = (100, 3, 20000) if args.quick else (200, 5, 50000)
     streams, stream_chunks = 100, 2000
 
     work = Path(tempfile.mkdtemp(prefix="pluma-bench-"))

@@ -96,9 +96,12 @@ def register_lifespan(pluma: Pluma) -> Iterable[LifespanFactory] | LifespanFacto
 def register_llm_providers(pluma: Pluma) -> Mapping[str, Callable[..., Any]] | None:
     """Return chat provider factories keyed by ``compat`` id (for example ``"openai"``).
 
-    A factory is called as ``factory(profile=..., api_key=..., client=...)`` and returns an
-    object with ``id``, ``upstream``, ``async list_models()`` and ``stream_chat(request)`` (an
-    async iterator of OpenAI-shaped chunk dicts). See ``docs/writing-plugins.md``.
+    A factory is called per request as ``factory(profile=..., api_key=..., client=...)`` (the
+    connection profile, its key from the keyring or ``None``, the profile's pooled
+    ``httpx.AsyncClient``) and returns an object with ``id``, ``upstream``,
+    ``async list_models()`` and ``stream_chat(request)``: an async iterator of OpenAI-shaped
+    chunk dicts, or of lists of them (the chunks one network read completed). Errors are
+    ``pluma_core.errors`` types. See ``docs/writing-plugins.md``.
     """
 
 

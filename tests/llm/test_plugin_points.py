@@ -103,3 +103,34 @@ def test_prompt_builder_shapes_upstream_messages(fake_openai: FakeOpenAI, make_a
         unknown = client.post("/api/chat", json={"messages": hi, "conversation_id": "d", "character_id": "zed"})
         assert unknown.status_code == 404
         assert client.get("/api/conversations/d").status_code == 404  # nothing saved for a refused prompt
+
+
+class BrokenProvider(EchoProvider):
+    """A provider with bugs: its failures must reach the client as 502s, never 500s."""
+
+    async def list_models(self) -> list[dict[str, str]]:
+        raise RuntimeError("boom")
+
+    async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        yield {"id": "b", "object": "chat.completion.chunk", "created": 0, "model": "m",
+               "choices": [{"index": 0, "delta": {"content": "par"}, "finish_reason": None}]}
+        raise KeyError("oops")
+
+
+def test_buggy_third_party_provider_is_a_502(llm_client) -> None:
+    @hookimpl
+    def register_llm_providers(pluma: Any) -> dict[str, Any]:
+        return {"broken": BrokenProvider}
+
+    client = llm_client(plugins=[SimpleNamespace(PLUGIN_NAME="broken", register_llm_providers=register_llm_providers)])
+    client.put("/api/connections", json={"id": "b", "compat": "broken", "base_url": "http://127.0.0.1:1"})
+    models = client.get("/api/models")
+    assert models.status_code == 502 and "RuntimeError" in models.json()["error"]
+    assert client.post("/api/chat", json={"messages": [{"role": "user", "content": "x"}]}).status_code == 502
+    streamed = client.post("/api/chat", json={"messages": [{"role": "user", "content": "x"}], "model": "m",
+                                              "conversation_id": "c", "assistant_message_id": "a"})
+    events = sse_events(streamed.content)
+    assert answer_of(events)[0] == "par" and "KeyError" in events[-2]["error"]["message"]
+    assert client.get("/api/conversations/c").json()["messages"][-1]["interrupted"] == "upstream_error"
+    assert client.post("/api/connections/test", json={"compat": "broken", "base_url": "http://127.0.0.1:1"}
+                       ).json()["ok"] is False

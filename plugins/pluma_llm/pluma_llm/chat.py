@@ -27,7 +27,7 @@ from pluma_core.ids import new_id, validate_id
 from pluma_core.services import PROMPT_BUILDER, PromptBuilder
 
 from .connections import Connections
-from .providers.base import ChatProvider, Chunk, ProviderProfile
+from .providers.base import ChatProvider, Chunk, ProviderProfile, as_model_info
 from .reasoning import ChunkNormaliser, strip_reasoning
 from .schemas import PLUMA_KEYS, AnswerChoice, AnswerMessage, ChatCompletion, ChatRequest
 
@@ -228,7 +228,13 @@ class ChatService:
         upstream = {k: v for k, v in data.items() if k not in PLUMA_KEYS and v is not None}
         upstream["model"] = model
         upstream["messages"] = messages
-        relay = Relay(provider.stream_chat(upstream), model, on_end)
+        try:
+            chunks = provider.stream_chat(upstream)
+        except PlumaError:
+            raise
+        except Exception as exc:
+            raise UpstreamError(f"the provider failed: {type(exc).__name__}") from exc
+        relay = Relay(chunks, model, on_end)
         await relay.prime()
         headers = {"X-Pluma-Assistant-Message-Id": assistant_id} if stateful else {}
         if stream:
@@ -238,11 +244,15 @@ class ChatService:
         return Response(relay.completion(), headers=headers)
 
     async def _first_model(self, provider: ChatProvider) -> str:
-        models = await provider.list_models()
+        try:
+            models = await provider.list_models()
+        except PlumaError:
+            raise
+        except Exception as exc:
+            raise UpstreamError(f"the provider failed: {type(exc).__name__}") from exc
         if not models:
             raise UpstreamError("no model was chosen and the upstream lists none")
-        first = models[0]
-        return first["id"] if isinstance(first, dict) else first.id
+        return as_model_info(models[0]).id
 
     def _build_prompt(self, messages: list[Any], character_id: str | None,
                       persona_id: str | None) -> list[Any]:

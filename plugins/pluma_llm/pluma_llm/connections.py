@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pluma_core.errors import BadRequest, NotConfigured, NotFound
+from pluma_core.errors import BadRequest, NotConfigured, NotFound, PlumaError, UpstreamError
 from pluma_core.facade import Pluma
 from pluma_core.ids import new_id, validate_id
 
@@ -146,7 +146,12 @@ class Connections:
         if client is None:
             client = self.pluma.http.client(secret_name(profile.id), base_url=profile.base_url,
                                             timeout=CHAT_TIMEOUT)
-        provider: Any = factory(profile=profile, api_key=api_key, client=client)
+        try:
+            provider: Any = factory(profile=profile, api_key=api_key, client=client)
+        except PlumaError:
+            raise
+        except Exception as exc:
+            raise UpstreamError(f"the {profile.compat!r} provider failed to start: {type(exc).__name__}") from exc
         return provider
 
     def resolve_active(self) -> tuple[ProviderProfile, str | None]:

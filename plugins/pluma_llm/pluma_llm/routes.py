@@ -17,14 +17,14 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from pluma_core.errors import BadRequest, PlumaError
+from pluma_core.errors import BadRequest, PlumaError, UpstreamError
 from pluma_core.facade import PlumaDep
 from pluma_core.limits import CHAT_BODY_MAX, JSON_BODY_MAX
 
 from . import discovery
 from .connections import check_base_url, secret_name
 from .health import health
-from .providers.base import ProviderProfile
+from .providers.base import ProviderProfile, as_model_info
 from .runtime import runtime
 from .schemas import (
     Activated,
@@ -65,7 +65,12 @@ async def list_models(pluma: PlumaDep) -> Any:
         return Response({"error": "no LLM connection: add one, or start Pluma with --base-url", "models": []},
                         status_code=503)
     provider = await anyio.to_thread.run_sync(connections.provider, profile)
-    return ModelList(models=list(await provider.list_models()))
+    try:
+        return ModelList(models=[as_model_info(m) for m in await provider.list_models()])
+    except PlumaError:
+        raise
+    except Exception as exc:
+        raise UpstreamError(f"the provider failed: {type(exc).__name__}") from exc
 
 
 @get("/api/health")
@@ -141,7 +146,10 @@ class ConnectionController(Controller):
             except Exception as exc:
                 return TestResult(ok=False, error=f"the provider failed: {type(exc).__name__}")
         latency = round((time.perf_counter() - started) * 1000, 1)
-        ids = [m["id"] if isinstance(m, dict) else m.id for m in models]
+        try:
+            ids = [as_model_info(m).id for m in models]
+        except PlumaError as exc:
+            return TestResult(ok=False, error=exc.message)
         return TestResult(ok=True, models=ids, latency_ms=latency)
 
     @post("/discover", status_code=HTTP_200_OK)

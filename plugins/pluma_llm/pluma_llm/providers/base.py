@@ -65,6 +65,17 @@ class ChatProvider(Protocol):
         ...
 
 
+def as_model_info(item: Any) -> ModelInfo:
+    """A provider's model entry (a ModelInfo, a dict with ``id``, or an object with ``id``)."""
+    if isinstance(item, ModelInfo):
+        return item
+    get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
+    model_id = get("id")
+    if not isinstance(model_id, str) or not model_id:
+        raise UpstreamError("the provider listed a model without an id")
+    return ModelInfo(id=model_id, display=str(get("display") or model_id), family=str(get("family") or ""))
+
+
 def normalise_base_url(base_url: str) -> str:
     """``http://h:1/`` and ``http://h:1/v1`` both become ``http://h:1/v1``."""
     url = base_url.strip().rstrip("/")
