@@ -72,7 +72,11 @@ class Relay:
         self.error: str | None = None
 
     async def prime(self) -> None:
-        """Wait for the first chunk so that a failure before streaming is a plain JSON error."""
+        """Wait for the first item so that a failure before streaming is a plain JSON error.
+
+        A provider may yield an empty list as soon as the upstream accepted the request, so the
+        client's response starts while the model is still working on its first token.
+        """
         try:
             self._first = _as_batch(await self._chunks.__anext__())
         except StopAsyncIteration:
@@ -128,7 +132,8 @@ class Relay:
         outcome: Outcome = "client_disconnected"
         try:
             async for batch in self._all():
-                yield b"".join([_event(chunk) for chunk in batch])
+                if batch:
+                    yield b"".join([_event(chunk) for chunk in batch])
             outcome = "complete"
         except Exception as exc:
             outcome = "upstream_error"

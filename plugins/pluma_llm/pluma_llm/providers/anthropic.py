@@ -139,6 +139,7 @@ class AnthropicProvider:
                                            headers=headers) as response:
                 if response.status_code >= 400:
                     raise status_error(response.status_code, await _read_capped(response), self.upstream)
+                yield []  # accepted: the relay may answer the client now
                 translator = _Translator(str(request.get("model") or ""))
                 parser = SSEParser()
                 async for raw in response.aiter_bytes():

@@ -63,6 +63,8 @@ class OpenAIProvider:
             ) as response:
                 if response.status_code >= 400:
                     raise status_error(response.status_code, await _read_capped(response), self.upstream)
+                # Accepted: an empty batch lets the relay answer the client while the model thinks.
+                yield []
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type and "json" in content_type:
                     # A server that ignores "stream": one JSON answer, turned into chunks here.
