@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import re
@@ -86,11 +87,9 @@ class Server:
         """Resident memory of the process and its children."""
         assert self.proc is not None
         pids = [self.proc.pid]
-        try:
-            children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-            pids += [int(p) for p in children.split()]
-        except FileNotFoundError:
-            pass
+        # Direct children from /proc, not pgrep: the sampler runs every 20 ms.
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
         total = 0
         for pid in pids:
             try:
@@ -298,6 +297,15 @@ def main() -> None:
         "the server process (and its children), sampled every 20 ms. All servers, the upstream and the client "
         "share the same cores, so the direct figures are the ceiling of this machine, not of the upstream.",
     ]
+    ours = rows["pluma"]
+    added = ours["ttft"] - direct["ttft"]
+    verdicts = [
+        f"time to first token added {added:.2f} ms (target under 5 ms: {'met' if added < 5 else 'missed'})",
+        f"one stream {ours['rate']:,.0f} chunks/s (target 10,000: {'met' if ours['rate'] >= 10000 else 'missed'})",
+        f"{streams} concurrent streams with {int(ours['errors'])} errors "
+        f"(target none: {'met' if ours['errors'] == 0 else 'missed'})",
+    ]
+    lines += ["", "Targets for Pluma: " + "; ".join(verdicts) + "."]
     if litellm_note:
         lines += ["", litellm_note]
     if not args.no_peer:

@@ -65,6 +65,8 @@ def test_discover_without_body_and_with_a_bad_one(llm_client) -> None:
     client = llm_client()
     assert "found" in client.post("/api/connections/discover").json()
     assert client.post("/api/connections/discover", content=b"{nope").status_code == 400
+    assert client.post("/api/connections/discover", json={"ports": list(range(1, 100))}).status_code == 400
+    assert client.post("/api/connections/discover", json={"ports": [70000]}).status_code == 400
 
 
 def test_keyed_endpoint_on_jans_port_is_jan() -> None:

@@ -160,6 +160,6 @@ class ConnectionController(Controller):
         if raw.strip():
             try:
                 extra = msgspec.json.decode(raw, type=DiscoverIn).ports
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise BadRequest(f"invalid body: {exc}") from exc
         return DiscoverResult(found=await discovery.discover([*discovery.DEFAULT_PORTS, *extra]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -77,7 +77,9 @@ class TestResult(msgspec.Struct, kw_only=True, omit_defaults=True):
 class DiscoverIn(msgspec.Struct, kw_only=True):
     """Optional body of ``POST /api/connections/discover``: extra ports to probe."""
 
-    ports: list[int] = msgspec.field(default_factory=list)
+    ports: Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=65535)]], msgspec.Meta(max_length=32)] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class Found(msgspec.Struct, kw_only=True):
