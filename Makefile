@@ -52,3 +52,9 @@ e2e: $(VENV)/.installed-test $(E2E_VENV)/.installed $(E2E_MODEL)
 	{ PLUMA_E2E_MODEL=$(CURDIR)/$(E2E_MODEL) PLUMA_E2E_LLAMA_PYTHON=$(CURDIR)/$(E2E_VENV)/bin/python \
 		PLUMA_STRICT_PLUGINS=1 $(BIN)/python -m pytest -v -s -rA tests/e2e; echo $$? > $(E2E_DIR)/rc; } 2>&1 \
 		| tee $(E2E_DIR)/last-run.log; exit $$(cat $(E2E_DIR)/rc)
+
+# `make bench`: every script in bench/ writes its own section of docs/benchmarks.md.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/conversations.py
+	$(BIN)/python bench/cards.py
+	$(BIN)/python bench/chat_relay.py
