@@ -15,7 +15,8 @@ from pluma_core.auth.sessions import PLAIN_COOKIE, REFRESH_AFTER, SECURE_COOKIE,
 from pluma_core.auth.store import AuthStore
 from pluma_core.security.addresses import is_loopback_ip
 from pluma_core.security.asgi import client_host, header, header_values
-from pluma_core.security.hosts import is_loopback_name, origin_of, split_host
+from pluma_core.security.config import SecurityConfig
+from pluma_core.security.hosts import grace_group, is_loopback_name, origin_of, split_host
 
 if TYPE_CHECKING:
     from pluma_core.facade import Pluma
@@ -102,9 +103,19 @@ class AuthService:
     def grace_open(self, site: RequestSite) -> bool:
         """No passkey yet for this RP ID. An IP host can never hold a passkey, so for it grace
         lasts only while the whole install has none (else a LAN IP would stay open for ever)."""
-        if passkeys_supported(site.host):
+        if not passkeys_supported(site.host):
+            return self.store.count() == 0
+        allowed = self._allowed_hosts()
+        group = grace_group(site.host, allowed)
+        if group is None:
             return self.store.count(site.rp_id) == 0
-        return self.store.count() == 0
+        return not any(grace_group(rp_id, allowed) == group for rp_id in self.store.rp_ids())
+
+    def _allowed_hosts(self) -> list[str]:
+        try:
+            return self.pluma.config.get(SecurityConfig).allowed_hosts
+        except KeyError:  # the security plugin is disabled: no patterns
+            return []
 
     def identify(self, scope: Scope) -> AuthInfo | None:
         """The request's identity; ``None`` when a presented bearer token is invalid."""

@@ -152,6 +152,10 @@ class AuthStore:
             row = self.db.query_one("SELECT COUNT(*) AS n FROM auth_credentials WHERE rp_id = ?", (rp_id,))
         return int(row["n"]) if row else 0
 
+    def rp_ids(self) -> list[str]:
+        """The distinct RP IDs that hold at least one passkey."""
+        return [row["rp_id"] for row in self.db.query("SELECT DISTINCT rp_id FROM auth_credentials")]
+
     def delete_credential(self, cid: str) -> bool:
         """Revoke a passkey; sessions it made stop working on their next request."""
         return self.db.execute("DELETE FROM auth_credentials WHERE id = ?", (cid,)).rowcount > 0

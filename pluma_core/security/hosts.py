@@ -79,6 +79,20 @@ class HostPatterns:
         return any(host.endswith(suffix) and len(host) > len(suffix) for suffix in self.suffixes)
 
 
+    def wildcard_for(self, host: str) -> str | None:
+        """The wildcard entry (``*`` or ``*.suffix``) that admits ``host`` when no entry names it
+        exactly; ``None`` when an exact name or IP entry admits it (or nothing does)."""
+        if host in self.names:
+            return None
+        address = parse_ip(host)
+        if address is not None:
+            return "*" if self.any and not any(address in n for n in self.networks) else None
+        for suffix in self.suffixes:
+            if host.endswith(suffix) and len(host) > len(suffix):
+                return "*" + suffix
+        return "*" if self.any else None
+
+
 @lru_cache(maxsize=32)
 def compile_patterns(entries: tuple[str, ...]) -> HostPatterns:
     """Cached :class:`HostPatterns` (the config value is read on every request)."""
@@ -88,6 +102,20 @@ def compile_patterns(entries: tuple[str, ...]) -> HostPatterns:
 def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
     """Loopback names always; otherwise a match in ``allowed_hosts``."""
     return is_loopback_name(host) or compile_patterns(tuple(allowed_hosts)).matches(host)
+
+
+def grace_group(host: str, allowed_hosts: Iterable[str]) -> str | None:
+    """Which hosts share one first-pairing grace window with ``host``.
+
+    Grace is per RP ID, but a client chooses its ``Host`` header: every name a pattern admits
+    (``*.localhost``, ``*.example.org``, ``*``) would otherwise open a fresh grace window, and a
+    passkey enrolled there would let a stranger in for good. So all loopback names form one
+    group, and all names admitted by one wildcard entry form one group. ``None`` means the host
+    was named exactly: its RP ID is its own group.
+    """
+    if is_loopback_name(host):
+        return "loopback"
+    return compile_patterns(tuple(allowed_hosts)).wildcard_for(host)
 
 
 def origin_of(scheme: str, host_header: str) -> str:

@@ -247,3 +247,23 @@ def test_non_api_paths_are_not_gated(app: Litestar, browser: TestClient[Litestar
     with fresh(app) as other:
         assert other.get("/").status_code == 200
         assert other.get("/auth/cli").status_code == 200
+
+
+def test_pattern_admitted_names_share_one_grace_window(make_app: Callable[..., Litestar]) -> None:
+    """QA finding: ``Host: pwn.localhost`` opened a fresh grace window after ``localhost`` paired,
+    so a stranger could enrol their own passkey and mint a token. Names admitted by one pattern
+    (all loopback names; one ``*.suffix`` entry) now share one window."""
+    app = make_app(allowed_hosts=["*.example.org", "exact.example.net"])
+    with fresh(app) as local:
+        assert enroll(local, SoftwareAuthenticator(origin=ORIGIN)).status_code == 200
+    for host in ("http://pwn.localhost", "http://a.b.localhost", "http://localhost.localdomain"):
+        with fresh(app, host) as stranger:
+            assert stranger.get("/api/conversations").status_code == 401, host
+            assert stranger.post("/api/auth/register/begin", json={}).status_code == 401, host
+    with fresh(app, "https://one.example.org") as first:
+        assert first.get("/api/conversations").status_code == 200  # nothing enrolled under the pattern yet
+        assert enroll(first, SoftwareAuthenticator(origin="https://one.example.org")).status_code == 200
+    with fresh(app, "https://two.example.org") as sibling:
+        assert sibling.get("/api/conversations").status_code == 401
+    with fresh(app, "https://exact.example.net") as named:  # an exactly named host keeps its own window
+        assert named.get("/api/conversations").status_code == 200
