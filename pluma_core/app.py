@@ -22,6 +22,7 @@ from pluma_core.errors import (
     StartupError,
     handle_http_exception,
     handle_pluma_error,
+    handle_recursion,
     handle_unexpected,
 )
 from pluma_core.facade import Pluma
@@ -209,6 +210,7 @@ class PlumaAppPlugin(InitPlugin):
         handlers: dict[Any, Any] = {
             PlumaError: handle_pluma_error,
             HTTPException: handle_http_exception,
+            RecursionError: handle_recursion,
             Exception: handle_unexpected,
         }
         for _, mapping in self.pluma.plugins.call_each("register_exception_handlers", pluma=self.pluma):

@@ -32,17 +32,25 @@ def configure_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+MIN_PASSPHRASE = 8
+
+
 def _passphrase(confirm: bool) -> str:
-    """From ``PLUMA_KEY_PASSPHRASE`` (scripts) or a terminal prompt."""
-    from_env = os.environ.get("PLUMA_KEY_PASSPHRASE")
-    if from_env:
-        return from_env
-    first = getpass.getpass("Passphrase: ")
-    if confirm and getpass.getpass("Repeat passphrase: ") != first:
-        raise click.ClickException("the passphrases differ")
-    if not first:
+    """From ``PLUMA_KEY_PASSPHRASE`` (scripts) or a terminal prompt.
+
+    A new export needs at least 8 characters: the file may sit beside the data-dir backup, and
+    the passphrase is all that stands between it and the conversations.
+    """
+    chosen = os.environ.get("PLUMA_KEY_PASSPHRASE")
+    if not chosen:
+        chosen = getpass.getpass("Passphrase: ")
+        if confirm and getpass.getpass("Repeat passphrase: ") != chosen:
+            raise click.ClickException("the passphrases differ")
+    if not chosen:
         raise click.ClickException("the passphrase must not be empty")
-    return first
+    if confirm and len(chosen) < MIN_PASSPHRASE:
+        raise click.ClickException(f"use a passphrase of at least {MIN_PASSPHRASE} characters")
+    return chosen
 
 
 def _settings(data_dir: str | None, **overrides: Any) -> Settings:
@@ -57,10 +65,16 @@ def serve(settings: Settings) -> None:
     from pluma_core.app import create_app
     from pluma_core.config import ServerKeys
 
+    # Everything Pluma writes (database, WAL, cards, keys) is private to the user running it.
+    os.umask(0o077)
     try:
         app = create_app(settings)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot use the data dir {settings.data_dir}: {exc.strerror or exc}"
+        ) from exc
     pluma = app.state["pluma"]
     server_keys = pluma.config.get(ServerKeys)
     log.info("Pluma %s: data dir %s, listening on http://%s:%d", __version__, settings.data_dir,
@@ -128,8 +142,11 @@ def plugins_command(as_json: bool) -> None:
 
 @cli.command("export-storage-key")
 @click.argument("file", type=click.Path(dir_okay=False))
-def export_storage_key(file: str) -> None:
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def export_storage_key(file: str, force: bool) -> None:
     """Write the storage key, wrapped with a passphrase, to FILE (for backups)."""
+    if Path(file).exists() and not force:
+        raise click.ClickException(f"{file} exists; use --force to overwrite it")
     secrets = open_secret_store(state_dir())
     stored = secrets.get(STORAGE_KEY_NAME)
     if not stored:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import tomlkit
@@ -36,7 +36,7 @@ class ServerKeys(msgspec.Struct, kw_only=True):
     """Where the main listener binds."""
 
     host: str = "127.0.0.1"
-    port: int = 8787
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8787
 
 
 @dataclass
@@ -168,9 +168,22 @@ class Config:
             try:
                 values[schema] = msgspec.convert(raw, schema, strict=False)
             except msgspec.ValidationError as exc:
-                where = f"table [{owned.section.table}]" if owned.section.table else "the top level"
-                raise StartupError(f"{self.path}: invalid value in {where}: {exc}") from exc
+                raise StartupError(self._blame(owned, exc)) from exc
         self._values = values
+
+    def _blame(self, owned: _Owned, exc: msgspec.ValidationError) -> str:
+        """Name where the bad value came from: a flag, an environment variable, or the file."""
+        table = owned.section.table
+        for key in owned.section.schema.__struct_fields__:
+            if f"$.{key}" not in str(exc):
+                continue
+            flag_key = key if table is None else f"{table}.{key}"
+            if self._settings.overrides.get(flag_key) is not None:
+                return f"invalid value for --{key.replace('_', '-')}: {exc}"
+            if _env_name(table, key) in self._settings.env:
+                return f"invalid value in environment variable {_env_name(table, key)}: {exc}"
+        where = f"table [{table}]" if table else "the top level"
+        return f"{self.path}: invalid value in {where}: {exc}"
 
     # -- access ------------------------------------------------------------------------------
     def get(self, schema: type[S]) -> S:

@@ -108,8 +108,10 @@ def _validation_message(exc: ValidationException) -> str:
         first = extra[0]
         if isinstance(first, dict):
             key = first.get("key")
-            msg = first.get("message", "invalid value")
-            return f"{msg} (at {key})" if key else str(msg)
+            msg = str(first.get("message", "invalid value"))
+            if key == "data" and msg.strip("'") == "data":
+                return "a request body is required"
+            return f"{msg} (at {key})" if key else msg
     return str(exc.detail) or "invalid request"
 
 
@@ -127,6 +129,11 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
         detail = "method not allowed"
     headers = dict(exc.headers or {})
     return error_response(status, detail, headers or None)
+
+
+def handle_recursion(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the decoder's recursion limit is bad input, not a crash."""
+    return error_response(400, "the request body is nested too deeply")
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -106,3 +106,28 @@ def test_serve_runs_keeps_data_and_stops_cleanly_on_sigterm(tmp_path: Path, serv
         assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and closed on shutdown
     key_file = tmp_path / "state" / "pluma" / "secrets.json"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_export_refuses_overwrite_and_weak_passphrase(tmp_path: Path, memory_keyring: MemoryKeyring,
+                                                      monkeypatch) -> None:
+    memory_keyring.set_password("pluma", "storage-key", "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=")
+    target = tmp_path / "backup.key"
+    target.write_text("precious")
+    monkeypatch.setenv("PLUMA_KEY_PASSPHRASE", "long enough passphrase")
+    result = CliRunner().invoke(cli, ["export-storage-key", str(target)], obj={})
+    assert result.exit_code != 0 and "--force" in result.output and target.read_text() == "precious"
+    assert CliRunner().invoke(cli, ["export-storage-key", "--force", str(target)], obj={}).exit_code == 0
+    monkeypatch.setenv("PLUMA_KEY_PASSPHRASE", "short")
+    result = CliRunner().invoke(cli, ["export-storage-key", str(tmp_path / "other.key")], obj={})
+    assert result.exit_code != 0 and "at least 8 characters" in result.output
+
+
+def test_serve_reports_an_unusable_data_dir(tmp_path: Path, server_env: dict[str, str]) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pluma_core", "serve", "--port", str(free_port()), "--data-dir", str(blocker / "data")],
+        env=server_env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "cannot use the data dir" in proc.stderr and "Traceback" not in proc.stderr

@@ -64,3 +64,19 @@ def test_update_validates_and_keeps_comments(make_app, pluma_settings) -> None:
     with pytest.raises(BadRequest, match="invalid setting"):
         config.update(ServerKeys, port="high")
     assert "colour" not in (pluma_settings.data_dir / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_out_of_range_port_is_refused_and_the_env_var_blamed(make_app, port: str) -> None:
+    with pytest.raises(StartupError, match=r"environment variable PLUMA_PORT"):
+        make_app(env={"PLUMA_PORT": port})
+    with pytest.raises(StartupError, match=r"config.toml: invalid value"):
+        make_app(config_toml=f"port = {port}\n")
+
+
+def test_deeply_nested_body_is_a_400(client) -> None:
+    body = '{"x":' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.put("/api/conversations/deep", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json() == {"error": "the request body is nested too deeply"}
+    response = client.put("/api/conversations/deep", content=b"", headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json() == {"error": "a request body is required"}
