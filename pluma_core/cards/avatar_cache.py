@@ -10,7 +10,7 @@ from pluma_core.storage.atomic import atomic_write
 
 
 class AvatarCache:
-    """``cache_dir/<scope>/<id>/<width>-<mtime_ns>-<size>.webp``; stale variants are pruned."""
+    """``cache_dir/<scope>/<id>/<width>-<mtime_ns>-<size>.png``; stale variants are pruned."""
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
@@ -20,12 +20,12 @@ class AvatarCache:
         width = clamp_width(width)
         stat = source.stat()
         folder = self.cache_dir / scope / item_id
-        target = folder / f"{width}-{stat.st_mtime_ns}-{stat.st_size}.webp"
+        target = folder / f"{width}-{stat.st_mtime_ns}-{stat.st_size}.png"
         with contextlib.suppress(FileNotFoundError):
             return target.read_bytes(), True
         data = resized(source.read_bytes(), width)
         if folder.exists():
-            for old in folder.glob(f"{width}-*.webp"):
+            for old in folder.glob(f"{width}-*.png"):
                 with contextlib.suppress(FileNotFoundError):
                     old.unlink()
         atomic_write(target, data, mode=0o600)

@@ -95,12 +95,15 @@ def avatar_png(
     return out.getvalue()
 
 
+RESIZED_MAX_ASPECT = 4
+"""A resized avatar is at most this many times as tall as it is wide: a 1x100000 strip would
+otherwise become a 64x6,400,000 image."""
+
+
 def resized(data: bytes, width: int, limits: CardLimits = DEFAULT_LIMITS) -> bytes:
-    """A WebP copy ``width`` px wide (never wider than the source), EXIF orientation applied."""
+    """A PNG copy at most ``width`` px wide and ``4 x width`` tall (never upscaled), upright."""
     image = _decode(_open_checked(data, limits))
-    if image.width > width:
-        height = max(1, round(image.height * width / image.width))
-        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    image.thumbnail((width, width * RESIZED_MAX_ASPECT), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    image.save(out, format="WEBP", quality=85, method=4)
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()

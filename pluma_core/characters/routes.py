@@ -155,7 +155,7 @@ class CharacterController(Controller):
         if w < 1:
             raise BadRequest("w must be a positive width in pixels")
         data, _ = store.avatars.get("characters", entry.id, entry.path, w)
-        return Response(data, media_type=MEDIA_TYPES["webp"])
+        return Response(data, media_type=MEDIA_TYPES["png"])
 
     @put("/{cid:str}/avatar", status_code=200, request_max_body_size=UPLOAD_MAX)
     async def put_avatar(self, pluma: PlumaDep, cid: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class PersonaController(Controller):
         if w < 1:
             raise BadRequest("w must be a positive width in pixels")
         data, _ = store.avatars.get("personas", pid, path, w)
-        return Response(data, media_type=MEDIA_TYPES["webp"])
+        return Response(data, media_type=MEDIA_TYPES["png"])
 
     @put("/{pid:str}/avatar", request_max_body_size=UPLOAD_MAX)
     async def put_avatar(self, pluma: PlumaDep, pid: FromPath[str], request: Request[Any, Any, Any]) -> Persona:

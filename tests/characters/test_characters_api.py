@@ -157,15 +157,24 @@ def test_avatar_upload_honours_exif_orientation_and_sniffs_type(cclient: TestCli
 def test_avatar_resize_clamps_widths_and_caches(cclient: TestClient) -> None:
     created = import_bytes(cclient, card_png(v2_card("Big"), image=tiny_image(600, 900)))
     first = cclient.get(f"/api/characters/{created['id']}/avatar", params={"w": 100})
-    assert first.status_code == 200 and first.headers["content-type"] == "image/webp"
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(first.content)).size == (128, 192)
     cache = cclient.app.state["pluma"].data_dir / "cache" / "avatars" / "characters" / created["id"]
-    cached = list(cache.glob("128-*.webp"))
+    cached = list(cache.glob("128-*.png"))
     assert len(cached) == 1
     assert cclient.get(f"/api/characters/{created['id']}/avatar", params={"w": 128}).content == first.content
     huge = cclient.get(f"/api/characters/{created['id']}/avatar", params={"w": 100000})
     assert Image.open(io.BytesIO(huge.content)).size == (600, 900)  # never upscaled
     assert cclient.get(f"/api/characters/{created['id']}/avatar", params={"w": 0}).status_code == 400
+
+
+def test_resizing_a_strip_shaped_avatar_stays_bounded(cclient: TestClient) -> None:
+    """QA finding: a 1x100000 card made ``?w=64`` answer 500 (an image taller than WebP allows)."""
+    created = import_bytes(cclient, card_png(v2_card("Strip"), image=tiny_image(1, 30000)))
+    response = cclient.get(f"/api/characters/{created['id']}/avatar", params={"w": 64})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    width, height = Image.open(io.BytesIO(response.content)).size
+    assert width <= 64 and height <= 256
 
 
 def test_upload_caps(cclient: TestClient) -> None:
