@@ -174,7 +174,8 @@ class RawHTTPServer:
             pending = asyncio.all_tasks(loop)
             for task in pending:  # handlers still streaming to a client that went away
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._server.close()
             loop.run_until_complete(self._server.wait_closed())
             loop.close()
