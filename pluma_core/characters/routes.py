@@ -20,7 +20,7 @@ from pluma_core.limits import CARD_BODY_MAX
 
 from . import chub, importer
 from .builtin_install import restore_builtin
-from .schemas import AvatarStatus, CharacterSummary, ImportUrlIn, SearchPage
+from .schemas import AvatarStatus, CharacterSummary, ImportUrlIn, SearchPage, check_card_data
 from .settings import CharacterKeys
 from .store import CharacterStore
 
@@ -61,8 +61,9 @@ class CharacterController(Controller):
     @post(sync_to_thread=True, status_code=HTTP_201_CREATED, request_max_body_size=CARD_BODY_MAX)
     def create_character(self, pluma: PlumaDep, data: JSONBody[Any]) -> dict[str, Any]:
         """Create a card from ``{"data": {...}}``; stored as JSON until it gets an avatar."""
-        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        if not isinstance(data, dict):
             raise BadRequest('the body must be a card object with a "data" object')
+        check_card_data(data.get("data"), creating=True)
         body = msgspec.json.encode(data)
         parsed = read_card(body)
         store = store_of(pluma)

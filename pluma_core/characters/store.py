@@ -22,10 +22,10 @@ from pluma_core.cards.files import CARD_SUFFIXES, file_id, read_card_file, slug,
 from pluma_core.cards.images import avatar_png
 from pluma_core.cards.model import ROOT_META, V1_FIELDS, Card, ParsedCard
 from pluma_core.cards.writer import card_json
-from pluma_core.errors import BadRequest, Forbidden, NotFound, PlumaError
+from pluma_core.errors import Forbidden, NotFound, PlumaError
 from pluma_core.ids import validate_id
 
-from .schemas import RESPONSE_KEYS, CharacterSummary
+from .schemas import RESPONSE_KEYS, CharacterSummary, check_card_data
 
 log = logging.getLogger("pluma.characters")
 
@@ -216,11 +216,7 @@ class CharacterStore:
 
     def update(self, card_id: str, body: dict[str, Any]) -> tuple[Entry, Card]:
         """Merge ``body`` (``{"data": {...}, other root keys}``) into the stored card."""
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise BadRequest('the body must be a card object with a "data" object')
-        if "extensions" in data and not isinstance(data["extensions"], dict):
-            raise BadRequest("data.extensions must be an object")
+        data = check_card_data(body.get("data"), creating=False)
         with self._lock:
             found = self.writable(card_id)
             card = read_card_file(found.path)

@@ -279,3 +279,26 @@ def test_garbage_import_is_422(cclient: TestClient) -> None:
     assert response.status_code == 422
     response = cclient.post("/api/characters/import", files={"other": ("x", b"1", "text/plain")})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": {"x": 1}},
+        {"name": ""},
+        {"description": ["a"]},
+        {"system_prompt": 5},
+        {"tags": "notalist"},
+        {"alternate_greetings": 5},
+        {"character_book": "garbage"},
+        {"extensions": []},
+        {"name": "x" * 300},
+    ],
+)
+def test_put_refuses_wrong_field_types(cclient: TestClient, data: dict) -> None:
+    """QA finding: wrong types were written into the shareable PNG and broke the prompt."""
+    created = import_bytes(cclient, card_png(v2_card("Typed")))
+    response = cclient.put(f"/api/characters/{created['id']}", json={"data": data})
+    assert response.status_code == 400 and "data." in response.json()["error"]
+    assert cclient.get(f"/api/characters/{created['id']}").json()["data"]["name"] == "Typed"
+    assert cclient.post("/api/characters", json={"data": {"name": "ok", **data}}).status_code == 400
