@@ -51,6 +51,12 @@ _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 
 
+class IntegrityError(PlumaError):
+    """Stored ciphertext failed authentication: tampering, or a value moved between rows."""
+
+    status_code = 500
+
+
 def now_iso() -> str:
     """The current time as RFC 3339 UTC with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -74,7 +80,7 @@ class ConversationStore:
             return _json_decode(self._cipher.decrypt(bytes(blob), aad))
         except DecryptionError as exc:
             # A wrong key is caught at start-up, so this is tampering or a value moved between rows.
-            raise PlumaError(f"stored data for {aad.rsplit(':', 1)[0]} failed its integrity check") from exc
+            raise IntegrityError(f"stored data for {aad.rsplit(':', 1)[0]} failed its integrity check") from exc
 
     def _seal_extra(self, extra: dict[str, Any], aad: str) -> bytes | None:
         return self._seal(extra, aad) if extra else None
@@ -107,16 +113,27 @@ class ConversationStore:
         return message
 
     def list_all(self) -> list[dict[str, Any]]:
-        """Every conversation with its full message array, newest first."""
+        """Every conversation with its full message array, newest first.
+
+        A conversation whose stored data fails its integrity check is listed with only its id,
+        dates and an ``error``, so one damaged row does not hide all the others.
+        """
         conversations = self._db.query("SELECT * FROM conversations ORDER BY updated_at DESC, id")
-        by_id: dict[str, list[dict[str, Any]]] = {row["id"]: [] for row in conversations}
+        rows_by_id: dict[str, list[tuple[Any, ...]]] = {row["id"]: [] for row in conversations}
         # Primary-key order is (conversation_id, seq): one sequential scan, no sort.
-        message = self._message
         for row in self._db.query_tuples(f"SELECT {_MESSAGE_COLUMNS}, conversation_id FROM messages"):
-            bucket = by_id.get(row[5])
+            bucket = rows_by_id.get(row[5])
             if bucket is not None:
-                bucket.append(message(row, row[5]))
-        return [self._conversation(row, by_id[row["id"]]) for row in conversations]
+                bucket.append(row)
+        listed = []
+        for row in conversations:
+            cid = row["id"]
+            try:
+                listed.append(self._conversation(row, [self._message(r, cid) for r in rows_by_id[cid]]))
+            except IntegrityError as exc:
+                listed.append({"id": cid, "created_at": row["created_at"], "updated_at": row["updated_at"],
+                               "title": "", "draft": "", "messages": [], "error": exc.message})
+        return listed
 
     def get(self, cid: str) -> dict[str, Any] | None:
         """One conversation, or ``None``."""

@@ -52,6 +52,7 @@ def test_swapped_ciphertexts_are_detected(make_app, pluma_settings) -> None:
     app = make_app()
     with TestClient(app, base_url="http://localhost") as client:
         _save_two(client)
+        client.put("/api/conversations/c3", json={"messages": [{"id": "m1", "role": "user", "content": "fine"}]})
     db = sqlite3.connect(pluma_settings.data_dir / "pluma.db")
     first = db.execute("SELECT content FROM messages WHERE conversation_id='c1'").fetchone()[0]
     second = db.execute("SELECT content FROM messages WHERE conversation_id='c2'").fetchone()[0]
@@ -64,6 +65,11 @@ def test_swapped_ciphertexts_are_detected(make_app, pluma_settings) -> None:
         assert response.status_code == 500
         assert "integrity" in response.json()["error"]
         assert "Traceback" not in response.text
+        # One damaged conversation does not hide the others (a QA finding), nor leak its text.
+        listing = {c["id"]: c for c in client.get("/api/conversations").json()}
+        assert "integrity" in listing["c1"]["error"] and listing["c1"]["messages"] == []
+        assert "integrity" in listing["c2"]["error"]
+        assert listing["c3"]["messages"][0]["content"] == "fine" and "error" not in listing["c3"]
 
 
 def test_wrong_key_fails_at_startup_with_clear_message(make_app, memory_keyring: MemoryKeyring) -> None:
