@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pluma_core.cards.images import MEDIA_TYPES, UnsupportedMediaType, sniff_image
+from pluma_core.cards.images import MEDIA_TYPES, UnsupportedMediaType, check_image, sniff_image
 from pluma_core.errors import BadRequest, NotFound
 from pluma_core.storage.atomic import atomic_write
 
@@ -36,7 +36,7 @@ class AttachmentStore:
     def put(self, name: str, data: bytes) -> str:
         """Store ``data`` (an image); returns its sniffed media type."""
         path = self._path(name)
-        kind = sniff_image(data)
+        kind = check_image(data)
         if kind is None:
             raise UnsupportedMediaType("attachments must be PNG, JPEG, WebP or GIF images (checked from the bytes)")
         atomic_write(path, data, mode=0o600)

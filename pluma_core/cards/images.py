@@ -66,6 +66,23 @@ def _open_checked(data: bytes, limits: CardLimits) -> Image.Image:
     return image
 
 
+def check_image(data: bytes, limits: CardLimits = DEFAULT_LIMITS) -> ImageKind | None:
+    """The sniffed kind of an image we are willing to store and serve, without decoding pixels.
+
+    ``None`` for bytes that are not an image at all; 422 for a declared size over the pixel cap
+    or a file whose structure is broken (truncated, bad chunk CRCs).
+    """
+    kind = sniff_image(data)
+    if kind is None:
+        return None
+    image = _open_checked(data, limits)
+    try:
+        image.verify()
+    except Exception as exc:  # Pillow raises many types for damaged files
+        raise Unprocessable(f"damaged {kind.upper()} image: {exc}") from exc
+    return kind
+
+
 def _decode(image: Image.Image) -> Image.Image:
     try:
         image.load()

@@ -61,3 +61,27 @@ def test_size_cap(aclient: TestClient[Litestar]) -> None:
     response = aclient.put("/api/attachments/big.png", content=big)
     assert response.status_code == 413 and "error" in response.json()
     assert aclient.put("/api/attachments/empty.png", content=b"").status_code == 400
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares ``width`` x ``height`` (a pixel bomb needs no pixel data)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_pixel_bombs_and_damaged_images_are_refused(aclient: TestClient[Litestar]) -> None:
+    """QA finding: a 30000x30000 PNG and a truncated PNG were stored and served."""
+    bomb = aclient.put("/api/attachments/bomb.png", content=_png_header(30000, 30000))
+    assert bomb.status_code == 422 and "pixels" in bomb.json()["error"]
+    good = tiny_image()
+    truncated = aclient.put("/api/attachments/cut.png", content=good[: len(good) // 2])
+    assert truncated.status_code == 422
+    assert aclient.get("/api/attachments/bomb.png").status_code == 404
+    assert aclient.get("/api/attachments/cut.png").status_code == 404
+    assert aclient.put("/api/attachments/fine.png", content=good).status_code == 201
