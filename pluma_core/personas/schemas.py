@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 
 class PersonaIn(msgspec.Struct, kw_only=True):
     """``PUT /api/personas/{id}``: name required (not blank), description optional."""
 
-    name: str
-    description: str = ""
+    name: Annotated[str, msgspec.Meta(max_length=256)]
+    description: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
 
 
 class Persona(msgspec.Struct, kw_only=True):
