@@ -253,13 +253,21 @@ class ConversationStore:
                     (self._seal(title, f"conversation:{cid}:title"), cid),
                 )
 
-    def upsert_message(self, cid: str, message: dict[str, Any]) -> dict[str, Any]:
-        """Replace a message in place, or append it; creates the conversation if needed."""
+    def upsert_message(self, cid: str, message: dict[str, Any], *, create: bool = True) -> dict[str, Any] | None:
+        """Replace a message in place, or append it.
+
+        With ``create=True`` a missing conversation is created. With ``create=False`` nothing is
+        written and ``None`` is returned when the conversation does not exist: an answer that
+        finishes after its conversation was deleted must not bring the conversation back.
+        """
         validate_id(cid, "conversation id")
         mid = validate_id(str(message["id"]), "message id")
         stamp = now_iso()
         with self._db.transaction() as conn:
-            self._ensure_row(conn, cid, stamp)
+            if create:
+                self._ensure_row(conn, cid, stamp)
+            elif conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
+                return None
             row = conn.execute(
                 "SELECT seq, created_at FROM messages WHERE conversation_id = ? AND id = ?", (cid, mid)
             ).fetchone()

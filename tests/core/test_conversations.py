@@ -136,3 +136,12 @@ def test_upsert_replaces_in_place(client: TestClient) -> None:
     record = client.get("/api/conversations/abc").json()
     assert [m["id"] for m in record["messages"]] == ["m0", "m1", "m2"]
     assert record["messages"][1]["content"] == "regenerated" and record["messages"][1]["partial"] is True
+
+
+def test_upsert_without_create_does_not_resurrect_a_deleted_conversation(client: TestClient) -> None:
+    store = client.app.state["pluma"].conversations
+    client.put("/api/conversations/gone", json=_conv(n=1))
+    assert client.delete("/api/conversations/gone").status_code == 204
+    assert store.upsert_message("gone", {"id": "a1", "role": "assistant", "content": "late"}, create=False) is None
+    assert client.get("/api/conversations/gone").status_code == 404
+    assert store.upsert_message("new", {"id": "u1", "role": "user", "content": "hi"})["content"] == "hi"
