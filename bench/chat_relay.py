@@ -254,10 +254,12 @@ def main() -> None:
 
     rows: dict[str, dict[str, float]] = {}
     try:
-        for server, _ in targets:
-            server.start(work)
-        time.sleep(1)
+        upstream.start(work)
         for server, model in targets:
+            # One relay at a time: an idle peer still burns CPU (LiteLLM does) on shared cores.
+            if server is not upstream:
+                server.start(work)
+            time.sleep(1)
             print(f"measuring {server.name} ...", flush=True)
             idle = server.rss_mib()
             first = asyncio.run(ttft(server.chat_url, model, runs_ttft, server.headers))
@@ -265,6 +267,8 @@ def main() -> None:
             crowd = asyncio.run(concurrent(server.chat_url, model, streams, stream_chunks, server))
             rows[server.name] = {"ttft": med(first), "rate": med(rates), "idle": idle, **crowd}
             print(f"  {rows[server.name]}", flush=True)
+            if server is not upstream:
+                server.stop()
     finally:
         for server, _ in reversed(targets):
             server.stop()
@@ -294,8 +298,9 @@ def main() -> None:
         "kept-alive connection; measured from sending the request to the first content byte. One stream: "
         f"{rate_chunks:,} chunks as fast as the synthetic upstream emits them, median of {runs_rate}. Concurrent: "
         f"{streams} streams started at once, each must deliver all {stream_chunks:,} chunks and `[DONE]`. RSS is "
-        "the server process (and its children), sampled every 20 ms. All servers, the upstream and the client "
-        "share the same cores, so the direct figures are the ceiling of this machine, not of the upstream.",
+        "the server process (and its children), sampled every 20 ms. Each relay runs alone beside the upstream "
+        "(started, measured, stopped); the upstream, the relay and the client share the same cores, so the "
+        "direct figures are the ceiling of this machine, not of the upstream.",
     ]
     ours = rows["pluma"]
     added = ours["ttft"] - direct["ttft"]
