@@ -146,7 +146,7 @@ class CharacterController(Controller):
 
     @get("/{cid:str}/avatar", sync_to_thread=True)
     def get_avatar(self, pluma: PlumaDep, cid: FromPath[str], w: FromQuery[int | None] = None) -> Response[bytes]:
-        """The card PNG itself (share-ready), or with ``?w=`` a resized WebP from the disk cache."""
+        """The card PNG itself (share-ready), or with ``?w=`` a resized PNG from the disk cache."""
         store = store_of(pluma)
         entry = store.entry(cid)
         if not entry.has_avatar:

@@ -55,7 +55,7 @@ class PersonaController(Controller):
 
     @get("/{pid:str}/avatar", sync_to_thread=True)
     def get_avatar(self, pluma: PlumaDep, pid: FromPath[str], w: FromQuery[int | None] = None) -> Response[bytes]:
-        """The persona card PNG, or with ``?w=`` a resized WebP."""
+        """The persona card PNG, or with ``?w=`` a resized PNG."""
         store = store_of(pluma)
         path = store.path(pid)
         if path is None:

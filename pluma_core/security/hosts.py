@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from pluma_core.security.addresses import IPNetwork, parse_ip
+from pluma_core.security.addresses import IPNetwork, is_loopback_ip, parse_ip
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -32,14 +32,7 @@ def split_host(value: str | None) -> tuple[str, int | None] | None:
 
 def is_loopback_name(host: str) -> bool:
     """True for ``localhost`` (and ``*.localhost``), ``127.0.0.0/8`` and ``::1`` host names."""
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    address = parse_ip(host)
-    if address is None:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    return host in LOOPBACK_NAMES or host.endswith(".localhost") or is_loopback_ip(host)
 
 
 def is_ip_host(host: str) -> bool:
