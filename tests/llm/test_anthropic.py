@@ -73,3 +73,35 @@ def test_wrong_key_and_unknown_model(fake_anthropic: FakeAnthropic, llm_client) 
                                          "api_key": KEY})
     unknown = client.post("/api/chat", json={"messages": [{"role": "user", "content": "Hi"}], "model": "gpt-x"})
     assert unknown.status_code == 400 and "gpt-x" in unknown.json()["error"]
+
+
+def test_content_and_error_in_one_read_keep_the_partial(llm_client) -> None:
+    import json
+
+    from pluma_core.testing import RawHTTPServer, RawRequest, RawResponder
+
+    def event(name: str, value: dict) -> str:
+        return f"event: {name}\ndata: {json.dumps(value)}\n\n"
+
+    async def handler(request: RawRequest, respond: RawResponder) -> None:
+        await respond.head(200, {"Content-Type": "text/event-stream"})
+        await respond.write(
+            event("message_start", {"type": "message_start", "message": {"id": "m1", "model": "c", "usage": {}}})
+            + event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "text_delta", "text": "Half"}})
+            + "event: ping\ndata: not json\n\n"
+            + event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "text_delta", "text": " done"}})
+            + event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+
+    with RawHTTPServer(handler) as server:
+        client = llm_client()
+        client.put("/api/connections", json={"id": "raw", "compat": "anthropic", "base_url": server.base_url,
+                                             "model": "c", "api_key": KEY})
+        response = client.post("/api/chat", json={"messages": [{"role": "user", "content": "Hi"}],
+                                                  "conversation_id": "c", "assistant_message_id": "a"})
+    events = sse_events(response.content)
+    assert answer_of(events)[0] == "Half done"
+    assert "Overloaded" in events[-2]["error"]["message"] and events[-1] == "[DONE]"
+    saved = client.get("/api/conversations/c").json()["messages"][-1]
+    assert (saved["content"], saved["partial"]) == ("Half done", True)

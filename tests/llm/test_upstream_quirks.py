@@ -194,3 +194,60 @@ def test_non_streaming_upstream_answer_is_turned_into_chunks(llm_client) -> None
     events = sse_events(response.content)
     assert answer_of(events) == ("all at once", "")
     assert events[-1] == "[DONE]"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_content_and_error_in_one_read_keep_the_partial(stream: bool, llm_client) -> None:
+    async def script(respond: RawResponder) -> None:
+        await sse_head(respond)
+        # One TCP write: the content and the error arrive in the same read on our side.
+        await respond.write(f"data: {chunk({'role': 'assistant', 'content': 'Half an'})}\n\n"
+                            f"data: {chunk({'content': ' answer'})}\n\n"
+                            'data: {"error": {"message": "out of memory", "type": "server_error"}}\n\n')
+
+    with upstream(script) as server:
+        client, response = chat(llm_client, server, conversation_id="c1", assistant_message_id="a1", stream=stream)
+    if stream:
+        assert response.status_code == 200
+        events = sse_events(response.content)
+        assert answer_of(events)[0] == "Half an answer"
+        assert "out of memory" in events[-2]["error"]["message"]
+        assert events[-1] == "[DONE]"
+    else:
+        # No stream to put an error frame in: the error is the answer, the partial is kept.
+        assert response.status_code == 502 and "out of memory" in response.json()["error"]
+    saved = client.get("/api/conversations/c1").json()["messages"][-1]
+    assert (saved["content"], saved["partial"], saved["interrupted"]) == ("Half an answer", True, "upstream_error")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_malformed_data_line_is_skipped(stream: bool, llm_client, caplog: pytest.LogCaptureFixture) -> None:
+    async def script(respond: RawResponder) -> None:
+        await sse_head(respond)
+        await writes(respond, f"data: {chunk({'content': 'Hel'})}\n\n", "data: {not json SECRET-ISH\n\n",
+                     "data: 42\n\n", f"data: {chunk({'content': 'lo'})}\n\n",
+                     f"data: {chunk({}, 'stop')}\n\ndata: [DONE]\n\n")
+
+    with upstream(script) as server:
+        client, response = chat(llm_client, server, conversation_id="c1", assistant_message_id="a1", stream=stream)
+    assert response.status_code == 200
+    if stream:
+        events = sse_events(response.content)
+        assert answer_of(events) == ("Hello", "")
+        assert not any(isinstance(e, dict) and "error" in e for e in events)
+    else:
+        assert response.json()["choices"][0]["message"]["content"] == "Hello"
+    saved = client.get("/api/conversations/c1").json()["messages"][-1]
+    assert saved["content"] == "Hello" and "partial" not in saved
+    assert "not a JSON object" in caplog.text and "SECRET-ISH" not in caplog.text
+
+
+def test_nothing_but_malformed_lines_is_an_error(llm_client) -> None:
+    async def script(respond: RawResponder) -> None:
+        await sse_head(respond)
+        await writes(respond, "data: <html>oops</html>\n\n", "data: [DONE]\n\n")
+
+    with upstream(script) as server:
+        _, response = chat(llm_client, server, stream=False)
+    assert response.status_code == 502
+    assert "no valid event" in response.json()["error"]

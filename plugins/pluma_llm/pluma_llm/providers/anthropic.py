@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -9,15 +10,16 @@ from typing import Any
 import httpx
 import msgspec
 
-from pluma_core.errors import UpstreamError
+from pluma_core.errors import PlumaError, UpstreamError
 
-from ..sse import SSEParser
+from ..sse import SSEEvent, SSEParser
 from .base import (
     Chunk,
     ModelInfo,
     ProviderProfile,
     describe_error,
     normalise_base_url,
+    redact,
     status_error,
     transport_error,
 )
@@ -29,6 +31,7 @@ DEFAULT_MAX_TOKENS = 4096
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                  "refusal": "content_filter", "pause_turn": "stop"}
 _decode = msgspec.json.decode
+log = logging.getLogger("pluma.llm.anthropic")
 
 
 def _text_of(content: Any) -> str:
@@ -108,6 +111,7 @@ class AnthropicProvider:
         self._headers = {"anthropic-version": API_VERSION}
         if api_key:
             self._headers["x-api-key"] = api_key
+        self._secrets = (api_key,) if api_key else ()
 
     async def list_models(self) -> list[ModelInfo]:
         """``GET /v1/models``: ``id`` and ``display_name``, family ``claude``."""
@@ -116,7 +120,8 @@ class AnthropicProvider:
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.upstream) from exc
         if response.status_code >= 400:
-            raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], self.upstream)
+            raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], self.upstream,
+                               self._secrets)
         try:
             value = _decode(response.content)
         except msgspec.DecodeError as exc:
@@ -138,20 +143,30 @@ class AnthropicProvider:
             async with self._client.stream("POST", f"{self.upstream}/messages", content=body,
                                            headers=headers) as response:
                 if response.status_code >= 400:
-                    raise status_error(response.status_code, await _read_capped(response), self.upstream)
+                    raise status_error(response.status_code, await _read_capped(response), self.upstream,
+                                       self._secrets)
                 yield []  # accepted: the relay may answer the client now
-                translator = _Translator(str(request.get("model") or ""))
+                translator = _Translator(str(request.get("model") or ""), self._secrets)
                 parser = SSEParser()
                 async for raw in response.aiter_bytes():
-                    batch = [c for event in parser.feed(raw) for c in translator.event(event.event, event.data)]
+                    # Everything one network read completed is relayed at once, and before an
+                    # error that came in the same read.
+                    batch, error = translator.events(parser.feed(raw))
                     if batch:
-                        yield batch  # everything one network read completed, relayed at once
+                        yield batch
+                    if error is not None:
+                        raise error
                     if translator.stopped:
                         return
-                batch = [c for event in parser.close() for c in translator.event(event.event, event.data)]
+                batch, error = translator.events(parser.close())
                 if batch:
                     yield batch
+                if error is not None:
+                    raise error
                 if not translator.stopped:
+                    if translator.malformed and not translator.valid:
+                        raise UpstreamError(
+                            f"the upstream sent no valid event ({translator.malformed} were not JSON objects)")
                     raise UpstreamError("the upstream closed the stream before the answer finished")
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.upstream) from exc
@@ -160,7 +175,10 @@ class AnthropicProvider:
 class _Translator:
     """Anthropic stream events -> OpenAI chunks."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, secrets: tuple[str, ...] = ()) -> None:
+        self.secrets = secrets
+        self.valid = 0
+        self.malformed = 0
         self.id = "msg-pluma"
         self.model = model
         self.created = int(time.time())
@@ -172,16 +190,41 @@ class _Translator:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
+    def events(self, events: list[SSEEvent]) -> tuple[list[Chunk], PlumaError | None]:
+        """The chunks of some events, and the error that stopped them (later events ignored)."""
+        batch: list[Chunk] = []
+        for event in events:
+            try:
+                batch += self.event(event.event, event.data)
+            except PlumaError as exc:
+                return batch, exc
+        return batch, None
+
+    def _skip(self, size: int) -> list[Chunk]:
+        """A data line that is not a JSON object: skipped, logged by size only."""
+        self.malformed += 1
+        if self.malformed == 1:
+            log.warning("skipped an upstream event that is not a JSON object (%d characters)", size)
+        return []
+
     def event(self, name: str, data: str) -> list[Chunk]:
         if self.stopped or not data.strip():
             return []
         try:
             value = _decode(data)
-        except msgspec.DecodeError as exc:
-            raise UpstreamError("the upstream sent an event that is not JSON") from exc
+        except msgspec.DecodeError:
+            if name == "error":
+                raise UpstreamError(
+                    f"the upstream reported an error mid-answer: {redact(data, self.secrets)[:300]}"
+                ) from None
+            return self._skip(len(data))
         kind = value.get("type", name) if isinstance(value, dict) else name
         if kind == "error" or name == "error":
-            raise UpstreamError(f"the upstream reported an error mid-answer: {describe_error(value)}")
+            raise UpstreamError(
+                f"the upstream reported an error mid-answer: {describe_error(value, self.secrets)}")
+        if not isinstance(value, dict):
+            return self._skip(len(data))
+        self.valid += 1
         if kind == "message_start":
             message = value.get("message") or {}
             self.id = str(message.get("id") or self.id)

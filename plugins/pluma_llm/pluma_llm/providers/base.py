@@ -12,7 +12,8 @@ It returns an object with ``id``, ``upstream``, ``async list_models()`` and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -82,38 +83,78 @@ def normalise_base_url(base_url: str) -> str:
     return url if url.endswith("/v1") else f"{url}/v1"
 
 
-def error_message(body: bytes) -> str:
-    """The human part of an upstream error body, whatever shape the server chose."""
+REDACTED = "[redacted]"
+MESSAGE_MAX = 300
+_SECRET_PATTERNS = (
+    # "Authorization: Bearer <token>" echoed back, any token shape.
+    re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+"),
+    # OpenAI-style keys (sk-..., sk-proj-..., sk-ant-...) wherever they appear.
+    re.compile(r"()\bsk-[A-Za-z0-9_\-*.]{8,}"),
+    # "Incorrect API key provided: <key>" and "api_key=<key>" / "x-api-key: <key>".
+    re.compile(r"(?i)(\bapi key provided:\s*)[^\s\"',;]+"),
+    re.compile(r"(?i)(\b(?:x-)?api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/\-]{8,}"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with the given secrets and anything that looks like a key or bearer token removed.
+
+    Every upstream-derived message Pluma returns or logs goes through this: servers echo the
+    credentials they refused (``Incorrect API key provided: Bearer sk-...``).
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
+
+
+def redact_error(exc: PlumaError, secrets: Iterable[str | None] = ()) -> PlumaError:
+    """``exc`` with its message redacted in place (returned for ``raise redact_error(...)``)."""
+    exc.message = redact(exc.message, secrets)
+    exc.args = (exc.message,)
+    return exc
+
+
+def _cut(text: str, secrets: Iterable[str | None]) -> str:
+    """Redact first (a cut could leave a key's prefix unmatched), then keep it short."""
+    return redact(text, secrets)[:MESSAGE_MAX]
+
+
+def error_message(body: bytes, secrets: Iterable[str | None] = ()) -> str:
+    """The human part of an upstream error body, whatever shape the server chose, redacted."""
     try:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError:
         text = body.decode("utf-8", "replace").strip()
-        return text[:300] or "no details"
-    return describe_error(value)
+        return _cut(text, secrets) or "no details"
+    return describe_error(value, secrets)
 
 
-def describe_error(value: Any) -> str:
-    """``{"error": {"message"}}``, ``{"error": "..."}``, ``{"detail": ...}`` or ``{"message"}``."""
+def describe_error(value: Any, secrets: Iterable[str | None] = ()) -> str:
+    """``{"error": {"message"}}``, ``{"error": "..."}``, ``{"detail": ...}`` or ``{"message"}``, redacted."""
     if isinstance(value, dict):
         inner = value.get("error")
         if isinstance(inner, dict):
-            return str(inner.get("message") or inner.get("type") or inner)[:300]
+            return _cut(str(inner.get("message") or inner.get("type") or inner), secrets)
         if isinstance(inner, str):
-            return inner[:300]
+            return _cut(inner, secrets)
         for key in ("detail", "message"):
             if value.get(key):
-                return str(value[key])[:300]
-    return str(value)[:300]
+                return _cut(str(value[key]), secrets)
+    return _cut(str(value), secrets)
 
 
-def status_error(status: int, body: bytes, upstream: str) -> PlumaError:
+def status_error(status: int, body: bytes, upstream: str, secrets: Iterable[str | None] = ()) -> PlumaError:
     """Map an upstream HTTP error to the status our client sees.
 
     The upstream's 400/404/413/422 mean our client's request cannot be served as asked (a bad
     model name, a context too long): 400. A refused key is our configuration, not the caller's
-    credentials: 502. Rate limits stay 429; everything else is 502.
+    credentials: 502. Rate limits stay 429; everything else is 502. ``secrets`` (the key that
+    was sent) are redacted from the upstream's words.
     """
-    detail = error_message(body)
+    detail = error_message(body, secrets)
     if status in (400, 404, 413, 422):
         return BadRequest(f"the upstream refused the request ({status}): {detail}")
     if status in (401, 403):
