@@ -128,3 +128,54 @@ def test_connection_body_is_capped(llm_client) -> None:
     client = llm_client()
     response = client.put("/api/connections", json={"base_url": "http://127.0.0.1:1", "name": "x" * (2 << 20)})
     assert response.status_code == 413
+
+
+def test_moving_base_url_to_another_origin_forgets_the_key(fake_openai: FakeOpenAI, llm_client,
+                                                            memory_keyring: MemoryKeyring) -> None:
+    from pluma_core.testing import serve_asgi
+
+    other = FakeOpenAI()
+    with serve_asgi(other) as other_url:
+        client = llm_client()
+        client.put("/api/connections", json={"id": "p", "base_url": fake_openai.url, "api_key": SECRET})
+        # Same origin, another path: the key was given for this server and stays.
+        same = client.put("/api/connections", json={"id": "p", "base_url": fake_openai.url + "/v1"})
+        assert same.json()["has_key"] is True
+        # Another port: the stored key must not follow.
+        moved = client.put("/api/connections", json={"id": "p", "base_url": other_url})
+        assert moved.status_code == 200
+        assert moved.json()["has_key"] is False
+        assert ("pluma", "connection:p") not in memory_keyring.entries
+        assert client.get("/api/health").json()["reachable"] is True
+        client.post("/api/chat", json={"messages": [{"role": "user", "content": "Hi"}], "stream": False})
+        assert other.requests and all(r["authorization"] is None for r in other.requests)
+        # Testing a saved profile's id against another server does not send its key either.
+        client.put("/api/connections", json={"id": "q", "base_url": fake_openai.url, "api_key": SECRET})
+        tested = client.post("/api/connections/test", json={"id": "q", "base_url": other_url}).json()
+        assert tested["ok"] is True
+        assert all(r["authorization"] is None for r in other.requests)
+        # A new key with the move is stored for the new server.
+        rekeyed = client.put("/api/connections", json={"id": "q", "base_url": other_url, "api_key": "sk-new-one"})
+        assert rekeyed.json()["has_key"] is True
+        assert memory_keyring.entries[("pluma", "connection:q")] == "sk-new-one"
+
+
+@pytest.mark.parametrize("key", ["sk-abc\r\nX-Injected: 1", "sk-abc\n", "sk-\x00abc", "sk-clé-ünï-✓"])
+def test_keys_that_cannot_be_sent_are_refused_up_front(key: str, fake_openai: FakeOpenAI, llm_client,
+                                                        memory_keyring: MemoryKeyring) -> None:
+    client = llm_client()
+    saved = client.put("/api/connections", json={"id": "k", "base_url": fake_openai.url, "api_key": key})
+    assert saved.status_code == 400
+    assert "api_key" in saved.json()["error"] and key not in saved.text
+    assert client.get("/api/connections").json()["profiles"] == []
+    assert ("pluma", "connection:k") not in memory_keyring.entries
+    tested = client.post("/api/connections/test", json={"base_url": fake_openai.url, "api_key": key})
+    assert tested.status_code == 200  # the test endpoint always answers its verdict in the body
+    assert tested.json()["ok"] is False and "api_key" in tested.json()["error"]
+    assert fake_openai.requests == []
+
+
+def test_invalid_port_is_a_400(llm_client) -> None:
+    client = llm_client()
+    response = client.put("/api/connections", json={"base_url": "http://127.0.0.1:99999"})
+    assert response.status_code == 400 and "port" in response.json()["error"]

@@ -39,7 +39,37 @@ def check_base_url(url: str) -> str:
         raise BadRequest("base_url must not contain credentials; use api_key")
     if parts.query or parts.fragment:
         raise BadRequest("base_url must not have a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise BadRequest("base_url has an invalid port") from exc
     return url.rstrip("/")
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one filled in) of a checked ``base_url``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def check_api_key(key: str | None) -> str | None:
+    """A key that can go in an HTTP header: no control characters, nothing outside latin-1.
+
+    Checked when the key arrives, so a pasted key with a line break is a clear 400 rather than
+    a failure deep in the HTTP client on every later request. The message never shows the key.
+    """
+    if key is None:
+        return None
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in key):
+        raise BadRequest("api_key must not contain control characters (line breaks, tabs...)")
+    if any(ord(c) > 0xFF for c in key):
+        raise BadRequest("api_key must contain only latin-1 characters (API keys are plain ASCII)")
+    return key
 
 
 class Connections:
@@ -74,18 +104,37 @@ class Connections:
         return compat
 
     def save(self, body: ConnectionIn) -> Connection:
-        """Create (no or unknown ``id``) or update a profile; a non-empty ``api_key`` goes to the keyring."""
+        """Create (no or unknown ``id``) or update a profile; a non-empty ``api_key`` goes to the keyring.
+
+        An update that moves ``base_url`` to another origin (scheme, host or port) without a new
+        ``api_key`` forgets the stored key: it was given for the old server, not the new one.
+        """
         cid = validate_id(body.id, "connection id") if body.id else new_id()
         if cid == FALLBACK_ID:
             raise BadRequest(f"{FALLBACK_ID!r} is reserved for the --base-url connection")
         base_url = check_base_url(body.base_url)
         compat = self.check_compat(body.compat)
+        api_key = check_api_key(body.api_key)
         name = body.name.strip() or (urlsplit(base_url).hostname or base_url)
+        previous = self.store.get(cid)
         profile, _ = self.store.save(cid, name=name, compat=compat, base_url=base_url, model=body.model.strip())
-        if body.api_key:
-            self.pluma.secrets.set(secret_name(cid), body.api_key)
+        if api_key:
+            self.pluma.secrets.set(secret_name(cid), api_key)
+        elif previous is not None and origin(previous["base_url"]) != origin(base_url):
+            self.pluma.secrets.delete(secret_name(cid))
         self._changed()
         return self.redact(profile)
+
+    def stored_key_for(self, cid: str, base_url: str) -> str | None:
+        """The stored key of profile ``cid``, only if ``base_url`` has the profile's origin."""
+        profile = self.store.get(cid)
+        if profile is None or origin(profile["base_url"]) != origin(base_url):
+            return None
+        return self.pluma.secrets.get(secret_name(cid))
+
+    def key(self, profile: ProviderProfile) -> str | None:
+        """The stored key of ``profile`` (blocking: keyring), ``None`` for the fallback."""
+        return None if profile.id == FALLBACK_ID else self.pluma.secrets.get(secret_name(profile.id))
 
     def require(self, cid: str) -> Profile:
         """A saved profile, or 404."""
@@ -160,7 +209,7 @@ class Connections:
         profile, _ = self.active()
         if profile is None:
             raise NotConfigured("no LLM connection: add one, or start Pluma with --base-url")
-        key = None if profile.id == FALLBACK_ID else self.pluma.secrets.get(secret_name(profile.id))
+        key = self.key(profile)
         if generation == self._generation:
             self._cached = (profile, key)
         return profile, key
@@ -169,10 +218,10 @@ class Connections:
         """The last resolution, if nothing changed since (no I/O)."""
         return self._cached
 
-    def active_provider(self) -> tuple[ProviderProfile, ChatProvider]:
-        """The provider ``/api/chat`` uses now, or 503 (blocking on a cache miss)."""
+    def active_provider(self) -> tuple[ProviderProfile, ChatProvider, str | None]:
+        """The provider ``/api/chat`` uses now and its key (to redact), or 503 (blocking on a cache miss)."""
         profile, key = self._cached or self.resolve_active()
-        return profile, self.provider(profile, api_key=key, lookup_key=False)
+        return profile, self.provider(profile, api_key=key, lookup_key=False), key
 
 
 def _as_provider_profile(profile: Profile) -> ProviderProfile:

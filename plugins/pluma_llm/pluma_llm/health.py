@@ -12,6 +12,7 @@ from pluma_core.errors import PlumaError
 from pluma_core.facade import Pluma
 
 from .connections import Connections
+from .providers.base import redact
 from .schemas import ActiveSummary, Health
 
 REACH_TIMEOUT = 3.0
@@ -23,7 +24,7 @@ async def _run_check(check: Any) -> dict[str, Any]:
     except TimeoutError:
         return {"ok": False, "error": f"timed out after {check.timeout:g} s"}
     except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]}
     return result if isinstance(result, dict) else {"ok": bool(result)}
 
 
@@ -39,12 +40,14 @@ async def health(pluma: Pluma, connections: Connections) -> Health:
     reachable = False
     latency: float | None = None
     error: str | None = None
+    key: str | None = None
     if profile is None:
         error = "no LLM connection configured"
     else:
         started = time.perf_counter()
         try:
-            provider = await anyio.to_thread.run_sync(connections.provider, profile)
+            key = await anyio.to_thread.run_sync(connections.key, profile)
+            provider = connections.provider(profile, api_key=key, lookup_key=False)
             upstream = provider.upstream
             await asyncio.wait_for(provider.list_models(), REACH_TIMEOUT)
             reachable = True
@@ -52,7 +55,7 @@ async def health(pluma: Pluma, connections: Connections) -> Health:
         except TimeoutError:
             error = f"the upstream did not answer within {REACH_TIMEOUT:g} s"
         except PlumaError as exc:
-            error = exc.message
+            error = redact(exc.message, (key,))
         except Exception as exc:
             error = f"the provider failed: {type(exc).__name__}"
     checks = dict(zip(names, await checks_task, strict=True))

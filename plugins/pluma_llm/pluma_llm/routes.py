@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -16,15 +17,16 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.types import Receive
 
 from pluma_core.errors import BadRequest, PlumaError, UpstreamError
 from pluma_core.facade import PlumaDep
 from pluma_core.limits import CHAT_BODY_MAX, JSON_BODY_MAX
 
 from . import discovery
-from .connections import check_base_url, secret_name
+from .connections import check_api_key, check_base_url, secret_name
 from .health import health
-from .providers.base import ProviderProfile, as_model_info
+from .providers.base import ProviderProfile, as_model_info, redact, redact_error
 from .runtime import runtime
 from .schemas import (
     Activated,
@@ -50,10 +52,18 @@ def _convert(data: Any, schema: type[Any]) -> Any:
         raise BadRequest(f"invalid body: {exc}") from exc
 
 
+def _disconnect_watcher(receive: Receive) -> Callable[[], Awaitable[None]]:
+    """Something to await that returns once the client has gone away (the body is read by then)."""
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    return gone
+
+
 @post("/api/chat", request_max_body_size=CHAT_BODY_MAX, status_code=HTTP_200_OK)
-async def chat(pluma: PlumaDep, data: JSONBody[Any]) -> Response[Any]:
+async def chat(pluma: PlumaDep, request: Request[Any, Any, Any], data: JSONBody[Any]) -> Response[Any]:
     """OpenAI-shaped chat; SSE when streaming (the default with a ``conversation_id``)."""
-    return await runtime(pluma).chat.chat(data)
+    return await runtime(pluma).chat.chat(data, disconnected=_disconnect_watcher(request.receive))
 
 
 @get("/api/models")
@@ -64,11 +74,12 @@ async def list_models(pluma: PlumaDep) -> Any:
     if profile is None:
         return Response({"error": "no LLM connection: add one, or start Pluma with --base-url", "models": []},
                         status_code=503)
-    provider = await anyio.to_thread.run_sync(connections.provider, profile)
+    key = await anyio.to_thread.run_sync(connections.key, profile)
+    provider = connections.provider(profile, api_key=key, lookup_key=False)
     try:
         return ModelList(models=[as_model_info(m) for m in await provider.list_models()])
-    except PlumaError:
-        raise
+    except PlumaError as exc:
+        raise redact_error(exc, (key,)) from exc.__cause__
     except Exception as exc:
         raise UpstreamError(f"the provider failed: {type(exc).__name__}") from exc
 
@@ -129,9 +140,10 @@ class ConnectionController(Controller):
             connections.check_compat(body.compat)
             profile = ProviderProfile(id=body.id or "test", compat=body.compat,
                                       base_url=check_base_url(body.base_url), model=body.model)
-            key = body.api_key
+            key = check_api_key(body.api_key)
             if not key and body.id:
-                key = await anyio.to_thread.run_sync(pluma.secrets.get, secret_name(body.id))
+                # The stored key only goes to the server it was given for.
+                key = await anyio.to_thread.run_sync(connections.stored_key_for, body.id, profile.base_url)
         except PlumaError as exc:
             return TestResult(ok=False, error=exc.message)
         started = time.perf_counter()
@@ -142,14 +154,14 @@ class ConnectionController(Controller):
             except TimeoutError:
                 return TestResult(ok=False, error=f"no answer within {TEST_TIMEOUT:g} s")
             except PlumaError as exc:
-                return TestResult(ok=False, error=exc.message)
+                return TestResult(ok=False, error=redact(exc.message, (key,)))
             except Exception as exc:
                 return TestResult(ok=False, error=f"the provider failed: {type(exc).__name__}")
         latency = round((time.perf_counter() - started) * 1000, 1)
         try:
             ids = [as_model_info(m).id for m in models]
         except PlumaError as exc:
-            return TestResult(ok=False, error=exc.message)
+            return TestResult(ok=False, error=redact(exc.message, (key,)))
         return TestResult(ok=True, models=ids, latency_ms=latency)
 
     @post("/discover", status_code=HTTP_200_OK)

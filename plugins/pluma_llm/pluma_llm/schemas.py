@@ -13,6 +13,8 @@ class LlmKeys(msgspec.Struct, kw_only=True):
     """Top-level config keys owned by this plugin."""
 
     base_url: str = ""
+    chat_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    """Seconds a non-streamed ``/api/chat`` answer may take in all (504 past it)."""
 
 
 # -- connections ------------------------------------------------------------------------------
