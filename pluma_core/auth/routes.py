@@ -30,9 +30,11 @@ from pluma_core.ids import validate_id
 from pluma_core.limits import JSON_BODY_MAX
 
 AnyRequest = Request[Any, Any, Any]
-TRUSTED_METHODS = frozenset({"session", "bearer", "loopback", "disabled"})
-"""Who may manage passkeys and tokens. Not ``grace``: an anonymous visitor on a fresh RP ID
-must not list or revoke passkeys of another RP ID, nor mint a token that outlives the grace."""
+TRUSTED_METHODS = frozenset({"session", "loopback", "disabled"})
+"""Who may enrol, list and revoke passkeys and manage tokens. Not ``grace``: an anonymous
+visitor on a fresh RP ID must not list or revoke passkeys of another RP ID, nor mint a token
+that outlives the grace. Not ``bearer``: a script's token must not enrol a passkey of its own
+(and through it mint more tokens) or revoke the owner's passkeys."""
 
 
 def _info(request: AnyRequest) -> AuthInfo:

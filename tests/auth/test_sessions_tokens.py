@@ -110,6 +110,22 @@ def test_bearer_tokens(app: Litestar, browser: TestClient[Litestar]) -> None:
     assert script.get("/api/conversations", headers={"Authorization": "Bearer pluma_guess"}).status_code == 401
 
 
+def test_a_token_cannot_manage_passkeys_or_tokens(app: Litestar, browser: TestClient[Litestar]) -> None:
+    """QA finding: a bearer token enrolled a passkey of its own, signed in with it and minted more
+    tokens; it could also list and revoke the owner's passkeys."""
+    token = browser.post("/api/auth/token", json={"label": "script"}).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    script = TestClient(app, base_url=ORIGIN)
+    assert script.post("/api/auth/register/begin", json={}, headers=bearer).status_code == 401
+    assert script.post("/api/auth/register/finish", json={}, headers=bearer).status_code == 401
+    assert script.get("/api/auth/credentials", headers=bearer).status_code == 401
+    owner_key = browser.get("/api/auth/credentials").json()[0]["id"]
+    assert script.delete(f"/api/auth/credentials/{owner_key}", headers=bearer).status_code == 401
+    assert script.get("/api/auth/tokens", headers=bearer).status_code == 401
+    assert len(browser.get("/api/auth/credentials").json()) == 1
+    assert script.get("/api/conversations", headers=bearer).status_code == 200  # still does its job
+
+
 def test_token_can_be_revoked_by_id(app: Litestar, browser: TestClient[Litestar]) -> None:
     minted = browser.post("/api/auth/token", json={}).json()
     assert browser.delete(f"/api/auth/tokens/{minted['id']}").status_code == 204
