@@ -166,6 +166,14 @@ class Config:
         for schema, owned in self._by_schema.items():
             raw = self._layer(owned)
             try:
+                # The file is typed TOML: check it strictly, so `require_auth = "false"` or
+                # `= 0` is an error instead of quietly switching the gate off. Only flags and
+                # environment variables (always strings) get lenient conversion below.
+                msgspec.convert(self._file_values[schema], schema, strict=True)
+            except msgspec.ValidationError as exc:
+                where = f"table [{owned.section.table}]" if owned.section.table else "the top level"
+                raise StartupError(f"{self.path}: invalid value in {where}: {exc}") from exc
+            try:
                 values[schema] = msgspec.convert(raw, schema, strict=False)
             except msgspec.ValidationError as exc:
                 raise StartupError(self._blame(owned, exc)) from exc
@@ -204,7 +212,18 @@ class Config:
             for key in changes:
                 if key not in fields:
                     raise BadRequest(f"unknown setting {key!r}")
-            candidate = {**self._file_values.get(schema, {}), **changes}
+            # Start from the file as it is now, so edits made by hand while the server runs
+            # are kept (and take effect) rather than overwritten from memory.
+            try:
+                self._doc = self._load_document()
+                self._check_unknown()
+                self._rebuild()
+            except StartupError as exc:
+                raise BadRequest(f"config.toml was edited and cannot be used: {exc}") from exc
+            current = self._file_values.get(schema, {})
+            if all(key in current and current[key] == value for key, value in changes.items()):
+                return self.get(schema)
+            candidate = {**current, **changes}
             try:
                 msgspec.convert(candidate, schema, strict=True)
             except msgspec.ValidationError as exc:

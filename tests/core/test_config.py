@@ -80,3 +80,33 @@ def test_deeply_nested_body_is_a_400(client) -> None:
     assert response.status_code == 400 and response.json() == {"error": "the request body is nested too deeply"}
     response = client.put("/api/conversations/deep", content=b"", headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json() == {"error": "a request body is required"}
+
+
+@pytest.mark.parametrize("toml", ['require_auth = "false"\n', "require_auth = 0\n", 'port = "8812"\n'])
+def test_file_values_of_the_wrong_type_are_refused(make_app, toml: str) -> None:
+    """QA finding: `require_auth = "false"` (a string) started and switched the auth gate off."""
+    with pytest.raises(StartupError, match=r"config.toml: invalid value in the top level"):
+        make_app(config_toml=toml)
+
+
+def test_env_strings_still_convert(make_app) -> None:
+    app = make_app(env={"PLUMA_PORT": "8812", "PLUMA_LOOPBACK_AUTH_BYPASS": "false"})
+    assert app.state["pluma"].config.get(ServerKeys).port == 8812
+
+
+def test_update_keeps_hand_edits_made_while_running(make_app, pluma_settings) -> None:
+    """QA finding: a setting saved by the app rewrote config.toml from memory, losing hand edits."""
+    config = make_app(config_toml="port = 9000\n").state["pluma"].config
+    path = pluma_settings.data_dir / "config.toml"
+    path.write_text("port = 9000\n# added by hand\nhost = '127.0.0.3'\n")
+    config.update(ServerKeys, port=9001)
+    text = path.read_text()
+    assert "# added by hand" in text and "127.0.0.3" in text and "9001" in text
+    assert config.get(ServerKeys) == ServerKeys(host="127.0.0.3", port=9001)
+    before = path.stat().st_mtime_ns
+    config.update(ServerKeys, port=9001)  # nothing changes: the file is not rewritten
+    assert path.stat().st_mtime_ns == before
+    path.write_text("port = [\n")
+    with pytest.raises(BadRequest, match="cannot be used"):
+        config.update(ServerKeys, port=9002)
+    assert path.read_text() == "port = [\n"
