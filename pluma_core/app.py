@@ -32,7 +32,7 @@ from pluma_core.limits import JSON_BODY_MAX
 from pluma_core.plugins import PluginHost
 from pluma_core.registry_types import ConfigSection, HealthCheck, MiddlewareSpec, Migrations
 from pluma_core.security.ssrf import SsrfGuardedFetcher
-from pluma_core.storage.crypto import Cipher, load_or_create_storage_key
+from pluma_core.storage.crypto import Cipher, create_storage_key, load_storage_key
 from pluma_core.storage.datadir import ensure_data_dir, state_dir
 from pluma_core.storage.db import Database
 from pluma_core.storage.secrets import open_secret_store
@@ -75,19 +75,22 @@ def load_config(settings: Settings, host: PluginHost) -> Config:
 def open_storage(settings: Settings) -> tuple[Database, Cipher, Any]:
     """The secret store, the storage key (checked against the database) and ``pluma.db``."""
     secrets = open_secret_store(state_dir(settings.env))
-    key, created = load_or_create_storage_key(secrets)
-    cipher = Cipher(key)
+    key = load_storage_key(secrets)
     db = Database(settings.data_dir / "pluma.db")
     check = db.get_meta(KEY_CHECK_META)
+    restore = "Restore it with `pluma import-storage-key FILE`, or point --data-dir at another folder."
+    if key is None and check is not None:
+        # Never create a new key for data encrypted with another: the import would then need --force.
+        db.close()
+        raise StartupError(f"{db.path} is encrypted, but {secrets.description} holds no storage key. {restore}")
+    if key is None:
+        key = create_storage_key(secrets)
+    cipher = Cipher(key)
     if check is None:
         db.set_meta(KEY_CHECK_META, cipher.key_check_blob())
     elif not cipher.verify_key_check(check):
         db.close()
-        hint = "a new key was just created" if created else "the stored key differs"
-        raise StartupError(
-            f"the storage key in {secrets.description} does not open {db.path} ({hint}). Restore the "
-            "right key with `pluma import-storage-key FILE`, or point --data-dir at another folder."
-        )
+        raise StartupError(f"the storage key in {secrets.description} does not open {db.path}. {restore}")
     return db, cipher, secrets
 
 

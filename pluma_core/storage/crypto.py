@@ -63,11 +63,8 @@ class Cipher:
             return False
 
 
-def load_or_create_storage_key(secrets: SecretStore) -> tuple[bytes, bool]:
-    """The install's 32-byte key from the secret store; creates one on first boot.
-
-    Returns ``(key, created)``.
-    """
+def load_storage_key(secrets: SecretStore) -> bytes | None:
+    """The install's 32-byte key from the secret store, or ``None`` when there is none."""
     stored = secrets.get(STORAGE_KEY_NAME)
     if stored:
         try:
@@ -76,7 +73,12 @@ def load_or_create_storage_key(secrets: SecretStore) -> tuple[bytes, bool]:
             raise StartupError(f"the storage key in {secrets.description} is not valid base64") from exc
         if len(key) != 32:
             raise StartupError(f"the storage key in {secrets.description} is not 32 bytes")
-        return key, False
+        return key
+    return None
+
+
+def create_storage_key(secrets: SecretStore) -> bytes:
+    """A fresh random key, stored in the secret store (first boot only)."""
     key = os.urandom(32)
     secrets.set(STORAGE_KEY_NAME, base64.b64encode(key).decode("ascii"))
-    return key, True
+    return key

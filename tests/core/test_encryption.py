@@ -84,8 +84,10 @@ def test_missing_key_with_existing_data_fails(make_app, memory_keyring: MemoryKe
     with TestClient(make_app(), base_url="http://localhost") as client:
         _save_two(client)
     memory_keyring.delete_password("pluma", "storage-key")
-    with pytest.raises(StartupError, match="new key was just created"):
+    with pytest.raises(StartupError, match="holds no storage key"):
         make_app()
+    # QA finding: the failed start used to store a fresh key, so restoring the real one needed --force.
+    assert memory_keyring.get_password("pluma", "storage-key") is None
 
 
 def test_storage_key_lives_in_keyring_not_data_dir(make_app, memory_keyring, pluma_settings) -> None:
