@@ -134,13 +134,24 @@ def whoami() -> None:
 
 
 @auth_group.command("logout")
-def logout() -> None:
-    """Revoke the saved token on the server and delete the file."""
+@click.option("--local-only", is_flag=True, help="Delete the local token even if the server cannot revoke it.")
+def logout(local_only: bool) -> None:
+    """Revoke the saved token on the server and delete the file.
+
+    If the server cannot be reached the token would stay valid there, so the file is kept (to
+    retry) unless ``--local-only`` is given.
+    """
     saved = _saved()
     try:
-        httpx.delete(f"{saved['base_url']}/api/auth/token",
-                     headers={"Authorization": f"Bearer {saved['token']}"}, timeout=30)
+        response = httpx.delete(f"{saved['base_url']}/api/auth/token",
+                                headers={"Authorization": f"Bearer {saved['token']}"}, timeout=30)
+        revoked = response.status_code in (204, 401)  # 401: already revoked or unknown
     except httpx.HTTPError:
-        click.echo("the server could not be reached; the local token is deleted anyway", err=True)
+        revoked = False
+    if not revoked and not local_only:
+        raise click.ClickException(
+            f"{saved['base_url']} could not revoke the token, which stays valid there; the local "
+            "token is kept. Retry when the server is up, or use --local-only to delete it anyway."
+        )
     token_path().unlink(missing_ok=True)
-    click.echo("Signed out.")
+    click.echo("Signed out." if revoked else "Local token deleted; it is still valid on the server.")

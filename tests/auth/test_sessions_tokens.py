@@ -223,3 +223,10 @@ def test_cli_login_whoami_logout(
         gone = httpx.get(f"{origin}/api/conversations", headers={"Authorization": f"Bearer {saved['token']}"})
         assert gone.status_code == 401
         assert runner.invoke(cli_main, ["auth", "whoami"]).exit_code != 0
+
+    # QA finding: logout against an unreachable server deleted the file but left the token valid.
+    token_file.write_text(json.dumps({"base_url": "http://127.0.0.1:9", "token": "pluma_still_valid"}))
+    out = runner.invoke(cli_main, ["auth", "logout"])
+    assert out.exit_code != 0 and "stays valid" in out.output and token_file.exists()
+    out = runner.invoke(cli_main, ["auth", "logout", "--local-only"])
+    assert out.exit_code == 0 and "still valid on the server" in out.output and not token_file.exists()
