@@ -114,6 +114,7 @@ def login(base_url: str, token_stdin: bool) -> None:
         raise click.ClickException(f"cannot reach {base}: {type(exc).__name__}") from exc
     if response.status_code != 200 or response.json().get("method") != "bearer":
         raise click.ClickException(f"the server refused the token ({response.status_code})")
+    token_path().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write(token_path(), json.dumps({"base_url": base, "token": token}), mode=0o600)
     click.echo(f"Signed in to {base}; token saved to {token_path()}")
 

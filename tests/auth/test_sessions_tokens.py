@@ -211,6 +211,7 @@ def test_cli_login_whoami_logout(
         assert opened and opened[0].startswith(f"{origin}/auth/cli?")
         token_file = config_home / "pluma" / "cli.token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
         saved = json.loads(token_file.read_text())
         assert saved["base_url"] == origin and saved["token"].startswith("pluma_")
         assert saved["token"] not in result.output
