@@ -10,6 +10,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from msgspec import UNSET, UnsetType
 
 from pluma_core.errors import BadRequest, NotConfigured, NotFound, PlumaError, UpstreamError
 from pluma_core.facade import Pluma
@@ -106,18 +107,26 @@ class Connections:
     def save(self, body: ConnectionIn) -> Connection:
         """Create (no or unknown ``id``) or update a profile; a non-empty ``api_key`` goes to the keyring.
 
+        On an update, a field the body omits keeps its stored value: only sent fields change.
+
         An update that moves ``base_url`` to another origin (scheme, host or port) without a new
         ``api_key`` forgets the stored key: it was given for the old server, not the new one.
         """
         cid = validate_id(body.id, "connection id") if body.id else new_id()
         if cid == FALLBACK_ID:
             raise BadRequest(f"{FALLBACK_ID!r} is reserved for the --base-url connection")
-        base_url = check_base_url(body.base_url)
-        compat = self.check_compat(body.compat)
-        api_key = check_api_key(body.api_key)
-        name = body.name.strip() or (urlsplit(base_url).hostname or base_url)
         previous = self.store.get(cid)
-        profile, _ = self.store.save(cid, name=name, compat=compat, base_url=base_url, model=body.model.strip())
+        if body.base_url is not UNSET:
+            base_url = check_base_url(body.base_url)
+        elif previous is not None:
+            base_url = previous["base_url"]
+        else:
+            raise BadRequest("base_url is required to create a connection")
+        compat = self.check_compat(_sent(body.compat, previous, "compat", "openai"))
+        api_key = check_api_key(body.api_key)
+        name = _sent(body.name, previous, "name", "").strip() or (urlsplit(base_url).hostname or base_url)
+        model = _sent(body.model, previous, "model", "").strip()
+        profile, _ = self.store.save(cid, name=name, compat=compat, base_url=base_url, model=model)
         if api_key:
             self.pluma.secrets.set(secret_name(cid), api_key)
         elif previous is not None and origin(previous["base_url"]) != origin(base_url):
@@ -222,6 +231,13 @@ class Connections:
         """The provider ``/api/chat`` uses now and its key (to redact), or 503 (blocking on a cache miss)."""
         profile, key = self._cached or self.resolve_active()
         return profile, self.provider(profile, api_key=key, lookup_key=False), key
+
+
+def _sent(value: str | UnsetType, previous: Profile | None, field: str, default: str) -> str:
+    """A field of ``PUT /api/connections``: as sent, else the stored value (update), else ``default``."""
+    if value is not UNSET:
+        return value
+    return str(previous[field]) if previous is not None else default
 
 
 def _as_provider_profile(profile: Profile) -> ProviderProfile:

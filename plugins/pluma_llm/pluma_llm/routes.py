@@ -137,9 +137,11 @@ class ConnectionController(Controller):
         connections = runtime(pluma).connections
         try:
             body: ConnectionIn = _convert(data, ConnectionIn)
-            connections.check_compat(body.compat)
-            profile = ProviderProfile(id=body.id or "test", compat=body.compat,
-                                      base_url=check_base_url(body.base_url), model=body.model)
+            if body.base_url is msgspec.UNSET:
+                raise BadRequest("base_url is required")
+            compat = connections.check_compat(body.compat or "openai")
+            profile = ProviderProfile(id=body.id or "test", compat=compat,
+                                      base_url=check_base_url(body.base_url), model=body.model or "")
             key = check_api_key(body.api_key)
             if not key and body.id:
                 # The stored key only goes to the server it was given for.

@@ -23,13 +23,15 @@ class ConnectionIn(msgspec.Struct, kw_only=True):
 
     ``api_key`` is write-only: stored in the keyring as ``connection:<id>``, never returned.
     An omitted key leaves the stored one alone; an empty string too (use ``DELETE .../key``).
+    On an update every omitted field keeps its stored value; on a create ``base_url`` is
+    required and the others default (``name``: the host, ``compat``: ``openai``, ``model``: "").
     """
 
     id: str | None = None
-    name: str = ""
-    compat: str = "openai"
-    base_url: str
-    model: str = ""
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    compat: str | msgspec.UnsetType = msgspec.UNSET
+    base_url: str | msgspec.UnsetType = msgspec.UNSET
+    model: str | msgspec.UnsetType = msgspec.UNSET
     api_key: str | None = None
 
 
