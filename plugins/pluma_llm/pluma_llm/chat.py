@@ -133,7 +133,7 @@ class Relay:
         if chunk.get("usage"):
             self.usage = chunk["usage"]
         for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
+            if (choice.get("index") or 0) != 0:  # some servers send "index": null for the only choice
                 continue
             delta = choice.get("delta") or {}
             if delta.get("content"):
