@@ -8,7 +8,8 @@ with the ``interrupted`` reason; an answer whose conversation was deleted meanwh
 
 While Pluma waits on the upstream before answering (the first chunk; the whole answer when not
 streaming) it watches the client: a client that goes away cancels the upstream request. A
-non-streamed answer is also bounded by ``chat_timeout`` (504 past it).
+non-streamed answer is bounded by ``chat_timeout`` in all, a streamed one until the upstream
+starts answering (its response headers): 504 past it, the answer saved as interrupted.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class Relay:
 
     async def finish(self, outcome: Outcome) -> None:
         """Close the upstream request and report how the answer ended, once, even when cancelled."""
-        if outcome == "client_disconnected" and self._interruption is not None:
+        if outcome != "complete" and self.error is None and self._interruption is not None:
             outcome, self.error = self._interruption
         with anyio.CancelScope(shield=True):
             await self._close_upstream()
@@ -291,7 +292,9 @@ class ChatService:
         if stream:
             # Until the first chunk the response has not started: watch the client ourselves.
             # After that, the streaming response notices a disconnect and closes the relay.
-            if not await _guard(relay.prime(), relay, disconnected, None):
+            # An upstream that accepts the connection but never answers is bounded by chat_timeout.
+            timeout = self.pluma.config.get(LlmKeys).chat_timeout
+            if not await _guard(relay.prime(), relay, disconnected, timeout, "start answering"):
                 return _gone()
             return Stream(relay.sse(), media_type="text/event-stream", headers={**SSE_HEADERS, **headers},
                           background=BackgroundTask(relay.close))
@@ -302,7 +305,7 @@ class ChatService:
 
     async def _first_model(self, provider: ChatProvider) -> str:
         try:
-            models = await provider.list_models()
+            models = await list_models_within(provider, self.pluma.config.get(LlmKeys).models_timeout)
         except PlumaError:
             raise
         except Exception as exc:
@@ -419,8 +422,16 @@ def _gone() -> Response[Any]:
     return Response({"error": "the client went away"}, status_code=CLIENT_GONE)
 
 
+async def list_models_within(provider: ChatProvider, timeout: float) -> list[Any]:
+    """``provider.list_models()``, cancelled past ``timeout`` seconds (``UpstreamTimeout``, 504)."""
+    try:
+        return await asyncio.wait_for(provider.list_models(), timeout)
+    except TimeoutError:
+        raise UpstreamTimeout(f"the upstream did not list its models within {timeout:g} s") from None
+
+
 async def _guard(work: Coroutine[Any, Any, None], relay: Relay, disconnected: Disconnected | None,
-                 timeout: float | None) -> bool:
+                 timeout: float | None, waiting_for: str = "finish answering") -> bool:
     """Run ``work`` (waiting on the upstream) while watching the client and the clock.
 
     True when it ended by itself (its errors propagate). False when the client went away first;
@@ -449,7 +460,7 @@ async def _guard(work: Coroutine[Any, Any, None], relay: Relay, disconnected: Di
                 error: str | None = None
             elif deadline is not None and loop.time() >= deadline:
                 outcome = "upstream_error"
-                error = f"the upstream did not finish answering within {timeout:g} s"
+                error = f"the upstream did not {waiting_for} within {timeout:g} s"
                 relay.interrupt(outcome, error)
             else:
                 continue

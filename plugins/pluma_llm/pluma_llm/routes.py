@@ -24,6 +24,7 @@ from pluma_core.facade import PlumaDep
 from pluma_core.limits import CHAT_BODY_MAX, JSON_BODY_MAX
 
 from . import discovery
+from .chat import list_models_within
 from .connections import check_api_key, check_base_url, secret_name
 from .health import health
 from .providers.base import ProviderProfile, as_model_info, redact, redact_error
@@ -36,6 +37,7 @@ from .schemas import (
     DiscoverResult,
     Fallback,
     Health,
+    LlmKeys,
     ModelList,
     TestResult,
 )
@@ -77,7 +79,8 @@ async def list_models(pluma: PlumaDep) -> Any:
     key = await anyio.to_thread.run_sync(connections.key, profile)
     provider = connections.provider(profile, api_key=key, lookup_key=False)
     try:
-        return ModelList(models=[as_model_info(m) for m in await provider.list_models()])
+        timeout = pluma.config.get(LlmKeys).models_timeout
+        return ModelList(models=[as_model_info(m) for m in await list_models_within(provider, timeout)])
     except PlumaError as exc:
         raise redact_error(exc, (key,)) from exc.__cause__
     except Exception as exc:

@@ -14,7 +14,10 @@ class LlmKeys(msgspec.Struct, kw_only=True):
 
     base_url: str = ""
     chat_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
-    """Seconds a non-streamed ``/api/chat`` answer may take in all (504 past it)."""
+    """Seconds a non-streamed ``/api/chat`` answer may take in all, and a streamed one until the
+    upstream starts answering (504 past it)."""
+    models_timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    """Seconds ``GET /api/models`` (and picking a default model for a chat) may take (504 past it)."""
 
 
 # -- connections ------------------------------------------------------------------------------
