@@ -18,12 +18,13 @@ from .base import (
     ModelInfo,
     ProviderProfile,
     describe_error,
+    get_json,
     normalise_base_url,
     redact,
     status_error,
     transport_error,
 )
-from .openai import ERROR_BODY_MAX, _read_capped
+from .openai import _read_capped
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -115,17 +116,7 @@ class AnthropicProvider:
 
     async def list_models(self) -> list[ModelInfo]:
         """``GET /v1/models``: ``id`` and ``display_name``, family ``claude``."""
-        try:
-            response = await self._client.get(f"{self.upstream}/models", headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self.upstream) from exc
-        if response.status_code >= 400:
-            raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], self.upstream,
-                               self._secrets)
-        try:
-            value = _decode(response.content)
-        except msgspec.DecodeError as exc:
-            raise UpstreamError(f"{self.upstream}/models did not answer JSON") from exc
+        value = await get_json(self._client, f"{self.upstream}/models", self._headers, self._secrets)
         items = value.get("data") if isinstance(value, dict) else None
         if not isinstance(items, list):
             raise UpstreamError("the upstream's model list has no 'data'")

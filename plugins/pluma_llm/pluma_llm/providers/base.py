@@ -21,6 +21,9 @@ import msgspec
 
 from pluma_core.errors import BadRequest, PlumaError, UpstreamError, UpstreamTimeout
 
+ERROR_BODY_MAX = 64 * 1024
+"""How much of an upstream error body is read to find its message."""
+
 Chunk = dict[str, Any]
 """One OpenAI ``chat.completion.chunk`` as a dict."""
 
@@ -204,3 +207,20 @@ def parse_model_list(value: Any) -> list[ModelInfo]:
             seen.add(model_id)
             models.append(ModelInfo(id=model_id, display=display, family=family))
     return models
+
+
+async def get_json(
+    client: httpx.AsyncClient, url: str, headers: Mapping[str, str], secrets: Iterable[str | None] = ()
+) -> Any:
+    """GET ``url`` and decode its JSON; transport, status and decode failures as PlumaErrors
+    whose text has ``secrets`` redacted (upstream error bodies may echo the key)."""
+    try:
+        response = await client.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, url) from exc
+    if response.status_code >= 400:
+        raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], url, secrets)
+    try:
+        return msgspec.json.decode(response.content)
+    except msgspec.DecodeError as exc:
+        raise UpstreamError(f"{url} did not answer JSON") from exc

@@ -16,10 +16,12 @@ from pluma_core.errors import PlumaError, UpstreamError
 
 from ..sse import SSEEvent, SSEParser
 from .base import (
+    ERROR_BODY_MAX,
     Chunk,
     ModelInfo,
     ProviderProfile,
     describe_error,
+    get_json,
     normalise_base_url,
     parse_model_list,
     redact,
@@ -27,7 +29,6 @@ from .base import (
     transport_error,
 )
 
-ERROR_BODY_MAX = 64 * 1024
 DRAIN_WAIT = 0.2
 _decode = msgspec.json.decode
 log = logging.getLogger("pluma.llm.openai")
@@ -47,17 +48,8 @@ class OpenAIProvider:
 
     async def list_models(self) -> list[ModelInfo]:
         """``GET /v1/models``, parsed leniently (``data`` or ``models``; ``id`` or ``name``)."""
-        try:
-            response = await self._client.get(f"{self.upstream}/models", headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self.upstream) from exc
-        if response.status_code >= 400:
-            raise status_error(response.status_code, response.content[:ERROR_BODY_MAX], self.upstream,
-                               self._secrets)
-        try:
-            return parse_model_list(_decode(response.content))
-        except msgspec.DecodeError as exc:
-            raise UpstreamError(f"{self.upstream}/models did not answer JSON") from exc
+        value = await get_json(self._client, f"{self.upstream}/models", self._headers, self._secrets)
+        return parse_model_list(value)
 
     async def stream_chat(self, request: Mapping[str, Any]) -> AsyncIterator[Chunk | list[Chunk]]:
         """POST with ``stream: true`` and yield the chunks of each network read as it arrives."""
