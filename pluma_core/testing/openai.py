@@ -19,6 +19,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -177,3 +178,13 @@ def answer_of(events: list[Any]) -> tuple[str, str]:
             content.append(delta.get("content") or "")
             reasoning.append(delta.get("reasoning_content") or "")
     return "".join(content), "".join(reasoning)
+
+
+def read_until(texts: Iterator[str], wanted: str) -> str:
+    """Read a live text stream until ``wanted`` has arrived; the stream stays open."""
+    seen = ""
+    for text in texts:
+        seen += text
+        if wanted in seen:
+            return seen
+    raise AssertionError(f"stream ended before {wanted!r}: {seen!r}")

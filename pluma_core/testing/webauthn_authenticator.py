@@ -135,3 +135,18 @@ class SoftwareAuthenticator:
             response["userHandle"] = user_handle
         return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
                 "response": response, "clientExtensionResults": {}}
+
+
+def enroll(client: Any, authenticator: SoftwareAuthenticator, device_name: str = "Test key",
+           **create: Any) -> Any:
+    """Drive ``register/begin`` + ``register/finish`` over HTTP; returns the finish response."""
+    begin = client.post("/api/auth/register/begin", json={"device_name": device_name})
+    assert begin.status_code == 200, begin.text
+    return client.post("/api/auth/register/finish", json=authenticator.create(begin.json(), **create))
+
+
+def sign_in(client: Any, authenticator: SoftwareAuthenticator, **get: Any) -> Any:
+    """Drive ``login/begin`` + ``login/finish`` over HTTP; returns the finish response."""
+    begin = client.post("/api/auth/login/begin")
+    assert begin.status_code == 200, begin.text
+    return client.post("/api/auth/login/finish", json=authenticator.get(begin.json(), **get))

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from pluma_core.testing.webauthn_authenticator import SoftwareAuthenticator
-
-_spec = importlib.util.spec_from_file_location("auth_helpers", Path(__file__).with_name("helpers.py"))
-helpers = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-sys.modules["auth_helpers"] = helpers
-_spec.loader.exec_module(helpers)  # type: ignore[union-attr]
-enroll, sign_in = helpers.enroll, helpers.sign_in
+from pluma_core.testing.webauthn_authenticator import SoftwareAuthenticator, enroll, sign_in
 
 ORIGIN = "http://localhost"
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import stat
-import sys
 import time
 import webbrowser
 from collections.abc import Callable, Iterator
@@ -22,13 +20,7 @@ from litestar.testing import TestClient
 from pluma_core.auth.service import auth_service
 from pluma_core.auth.sessions import Session
 from pluma_core.testing import serve_asgi
-from pluma_core.testing.webauthn_authenticator import SoftwareAuthenticator
-
-_spec = importlib.util.spec_from_file_location("auth_helpers", Path(__file__).with_name("helpers.py"))
-helpers = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-sys.modules["auth_helpers"] = helpers
-_spec.loader.exec_module(helpers)  # type: ignore[union-attr]
-enroll, sign_in = helpers.enroll, helpers.sign_in
+from pluma_core.testing.webauthn_authenticator import SoftwareAuthenticator, enroll, sign_in
 
 ORIGIN = "http://localhost"
 

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 
 from pluma_core.testing import serve_asgi
-from pluma_core.testing.openai import FakeOpenAI, sse_events
+from pluma_core.testing.openai import FakeOpenAI, read_until, sse_events
 
 HI = [{"role": "user", "content": "Hi"}]
 
-
-def _stream_until(texts: Iterator[str], wanted: str) -> str:
-    seen = ""
-    for text in texts:
-        seen += text
-        if wanted in seen:
-            return seen
-    raise AssertionError(f"stream ended before {wanted!r}: {seen!r}")
 
 
 def _last_message(http: httpx.Client, cid: str) -> dict | None:
@@ -75,7 +66,7 @@ def test_a_conversation_deleted_mid_answer_stays_deleted(fake_openai: FakeOpenAI
         body = {"messages": HI, "conversation_id": "doomed", "assistant_message_id": "a1"}
         with http.stream("POST", "/api/chat", json=body) as response:
             texts = response.iter_text()
-            early = _stream_until(texts, '"content":","')
+            early = read_until(texts, '"content":","')
             assert http.delete("/api/conversations/doomed").status_code == 204
             fake_openai.gate.release()
             rest = "".join(texts)

@@ -3,22 +3,10 @@ client that goes away leaves its partial answer saved and the upstream request c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 
 from pluma_core.testing import serve_asgi
-from pluma_core.testing.openai import FakeOpenAI, sse_events
-
-
-def _stream_until(texts: Iterator[str], wanted: str) -> str:
-    """Read from one live iterator until ``wanted`` arrived (the iterator stays open)."""
-    seen = ""
-    for text in texts:
-        seen += text
-        if wanted in seen:
-            return seen
-    raise AssertionError(f"stream ended before {wanted!r}: {seen!r}")
+from pluma_core.testing.openai import FakeOpenAI, read_until, sse_events
 
 
 def test_chunks_are_relayed_before_the_upstream_finishes(fake_openai: FakeOpenAI, make_app) -> None:
@@ -30,7 +18,7 @@ def test_chunks_are_relayed_before_the_upstream_finishes(fake_openai: FakeOpenAI
         with http.stream("POST", "/api/chat", json=body) as response:
             assert response.status_code == 200
             texts = response.iter_text()
-            early = _stream_until(texts, '"content":","')
+            early = read_until(texts, '"content":","')
             assert fake_openai.gate.reached.is_set()
             assert "[DONE]" not in early
             # The user message is saved before the answer; the assistant's only when it ends.
@@ -52,7 +40,7 @@ def test_client_disconnect_saves_partial_and_cancels_upstream(fake_openai: FakeO
         body = {"messages": [{"role": "user", "content": "Hi"}], "conversation_id": "gone",
                 "assistant_message_id": "a1"}
         with http.stream("POST", "/api/chat", json=body) as response:
-            _stream_until(response.iter_text(), '"content":","')
+            read_until(response.iter_text(), '"content":","')
         # The client hung up mid-answer.
 
         def partial_saved() -> dict | None:
