@@ -6,11 +6,11 @@ identity as associated data, so a ciphertext moved to another row fails to decry
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from pluma_core.clock import now_iso
 from pluma_core.errors import BadRequest, NotFound, PlumaError
 from pluma_core.ids import validate_id
 from pluma_core.registry_types import Migrations
@@ -55,11 +55,6 @@ class IntegrityError(PlumaError):
     """Stored ciphertext failed authentication: tampering, or a value moved between rows."""
 
     status_code = 500
-
-
-def now_iso() -> str:
-    """The current time as RFC 3339 UTC with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ConversationStore:

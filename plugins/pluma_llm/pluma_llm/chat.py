@@ -26,7 +26,7 @@ from litestar import Response
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Stream
 
-from pluma_core.conversations.store import now_iso
+from pluma_core.clock import now_iso
 from pluma_core.errors import BadRequest, Conflict, NotFound, PlumaError, UpstreamError, UpstreamTimeout
 from pluma_core.facade import Pluma
 from pluma_core.ids import new_id, validate_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pluma_core.conversations.store import now_iso
+from pluma_core.clock import now_iso
 from pluma_core.registry_types import Migrations
 from pluma_core.storage.db import Database
 
